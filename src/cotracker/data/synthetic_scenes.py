@@ -1,0 +1,327 @@
+"""A Kubric-like procedural generator of point-tracking scenes, with exact ground truth.
+
+A scene is a textured background seen by a moving camera (pan, zoom, roll) and 3 to 15 textured
+foreground objects (polygons, ellipses, smooth blobs) that translate, rotate, scale, shear and
+deform mildly, change depth order, enter and leave the frame, and change brightness. Tracks come
+from the known transforms and visibility from the depth order and the frame bounds (see
+:mod:`cotracker.data.render`).
+
+Use :func:`generate_scene` for one clip, :class:`SyntheticSceneDataset` to draw clips on the fly
+as a torch Dataset (no disk), and :func:`write_kubric_sequence` to store them in the Kubric MOVi-F
+layout (``cotracker generate kubric``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+from cotracker.data.augment import AugmentConfig
+from cotracker.data.base import require_cv2
+from cotracker.data.render import Layer, RenderedClip, Warp, premultiply, render_layers, sample_canonical_points
+from cotracker.data.textures import random_texture
+from cotracker.types import CoTrackerData
+
+__all__ = ["SceneConfig", "generate_scene", "SyntheticSceneDataset", "smooth_curve"]
+
+
+@dataclass(frozen=True)
+class SceneConfig:
+    """Parameters of the synthetic scene generator. Fractions are of the image size unless said otherwise.
+
+    Attributes:
+        num_frames: T.
+        size_hw: rendered (H, W).
+        min_objects, max_objects: number of foreground objects (inclusive range).
+        num_points: ground-truth tracks per clip, spread over all surfaces.
+        background_fraction: share of the tracks that lie on the background.
+        object_size: range of object sizes as a fraction of min(H, W).
+        max_translation: largest object displacement over the clip (fraction of W).
+        max_rotation_deg: largest object rotation over the clip.
+        scale_change: log-scale range of object scale changes.
+        max_shear: largest shear factor.
+        nonrigid: non-rigid warp amplitude as a fraction of the object size (0 disables it).
+        nonrigid_prob: probability that an object deforms.
+        camera_pan: largest camera pan over the clip (fraction of W).
+        camera_zoom: log-zoom range of the camera.
+        camera_rotation_deg: largest camera roll.
+        brightness: amplitude of the global and per-object brightness changes.
+        motion_blur_prob: probability that a clip gets motion blur along the camera motion.
+        erode_px: points are sampled at least this many canonical pixels inside an object's outline.
+    """
+
+    num_frames: int = 24
+    size_hw: tuple[int, int] = (512, 512)
+    min_objects: int = 3
+    max_objects: int = 15
+    num_points: int = 2048
+    background_fraction: float = 0.3
+    object_size: tuple[float, float] = (0.12, 0.45)
+    max_translation: float = 0.7
+    max_rotation_deg: float = 90.0
+    scale_change: float = 0.35
+    max_shear: float = 0.25
+    nonrigid: float = 0.03
+    nonrigid_prob: float = 0.5
+    camera_pan: float = 0.25
+    camera_zoom: float = 0.2
+    camera_rotation_deg: float = 10.0
+    brightness: float = 0.15
+    motion_blur_prob: float = 0.0
+    erode_px: int = 3
+
+    def __post_init__(self):
+        if self.num_frames < 2:
+            raise ValueError(f"num_frames must be >= 2, got {self.num_frames}")
+        if len(self.size_hw) != 2 or min(self.size_hw) < 16:
+            raise ValueError(f"size_hw must be (H, W) with both >= 16, got {self.size_hw}")
+        if not 0 <= self.min_objects <= self.max_objects:
+            raise ValueError(f"need 0 <= min_objects <= max_objects, got {self.min_objects}, {self.max_objects}")
+        if self.num_points < 1:
+            raise ValueError(f"num_points must be >= 1, got {self.num_points}")
+
+
+def smooth_curve(rng: np.random.Generator, num_frames: int, dims: int, amplitude) -> np.ndarray:
+    """A smooth random curve over the clip: drift + ease + a slow wiggle. (T, dims) float64, |.| <~ amplitude."""
+    tau = np.linspace(0.0, 1.0, num_frames)[:, None]
+    v = rng.uniform(-1, 1, size=(1, dims))
+    acc = rng.uniform(-1, 1, size=(1, dims))
+    wig = rng.uniform(0, 0.25, size=(1, dims))
+    freq = rng.uniform(0.5, 2.0, size=(1, dims))
+    phase = rng.uniform(0, 2 * np.pi, size=(1, dims))
+    curve = 0.7 * v * tau + 0.6 * acc * tau * (tau - 1) + wig * (np.sin(2 * np.pi * freq * tau + phase) - np.sin(phase))
+    return curve * np.asarray(amplitude, np.float64)
+
+
+def _rot(theta):
+    c, s = np.cos(theta), np.sin(theta)
+    return np.array([[c, -s], [s, c]])
+
+
+def _compose(lin: np.ndarray, trans: np.ndarray) -> np.ndarray:
+    return np.concatenate([lin, trans[:, None]], axis=1)
+
+
+def _chain(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Affine a after b (both (2, 3))."""
+    return _compose(a[:, :2] @ b[:, :2], a[:, :2] @ b[:, 2] + a[:, 2])
+
+
+def _shape_alpha(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A random anti-aliased silhouette (polygon, ellipse or blob) filling an (h, w) canvas. float32 0..1."""
+    cv2 = require_cv2()
+    canvas = np.zeros((h, w), np.uint8)
+    cx, cy, rx, ry = (w - 1) / 2, (h - 1) / 2, (w - 4) / 2, (h - 4) / 2
+    kind = rng.integers(3)
+    if kind == 1:
+        cv2.ellipse(canvas, (int(round(cx * 16)), int(round(cy * 16))), (int(rx * 16), int(ry * 16)), 0, 0, 360,
+                    255, -1, cv2.LINE_AA, shift=4)
+    else:
+        n = int(rng.integers(5, 12)) if kind == 0 else 64
+        ang = np.sort(rng.uniform(0, 2 * np.pi, n)) if kind == 0 else np.linspace(0, 2 * np.pi, n, endpoint=False)
+        if kind == 0:
+            r = rng.uniform(0.55, 1.0, n)
+        else:
+            r = np.ones(n)
+            for k in range(2, 6):
+                r += rng.uniform(-0.12, 0.12) * np.sin(k * ang + rng.uniform(0, 2 * np.pi))
+            r = r / r.max()
+        pts = np.stack([cx + rx * r * np.cos(ang), cy + ry * r * np.sin(ang)], axis=1)
+        cv2.fillPoly(canvas, [np.round(pts * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+    return canvas.astype(np.float32) / 255.0
+
+
+def _camera(cfg: SceneConfig, rng: np.random.Generator) -> np.ndarray:
+    """World -> image affine per frame (T, 2, 3): image = centre + zoom * R(roll) (world - cam)."""
+    H, W = cfg.size_hw
+    T = cfg.num_frames
+    pan = smooth_curve(rng, T, 2, [cfg.camera_pan * W, cfg.camera_pan * H])
+    zoom = np.exp(smooth_curve(rng, T, 1, cfg.camera_zoom))[:, 0]
+    roll = np.deg2rad(smooth_curve(rng, T, 1, cfg.camera_rotation_deg))[:, 0]
+    centre = np.array([(W - 1) / 2, (H - 1) / 2])
+    out = np.empty((T, 2, 3))
+    for t in range(T):
+        lin = zoom[t] * _rot(roll[t])
+        cam = centre + pan[t]
+        out[t] = _compose(lin, centre - lin @ cam)
+    return out
+
+
+def _object_layer(cfg: SceneConfig, rng: np.random.Generator, camera: np.ndarray) -> tuple[Layer, np.ndarray]:
+    """One foreground object: its layer and the mask where its points may be sampled."""
+    cv2 = require_cv2()
+    H, W = cfg.size_hw
+    T = cfg.num_frames
+    size = rng.uniform(*cfg.object_size) * min(H, W)
+    aspect = rng.uniform(0.6, 1.6)
+    h = max(12, int(round(size / np.sqrt(aspect))))
+    w = max(12, int(round(size * np.sqrt(aspect))))
+    alpha = _shape_alpha(rng, h, w)
+    tex = random_texture(rng, h, w)
+    centre = np.array([(w - 1) / 2, (h - 1) / 2])
+
+    start = np.array([rng.uniform(-0.1, 1.1) * W, rng.uniform(-0.1, 1.1) * H])
+    path = start + smooth_curve(rng, T, 2, [cfg.max_translation * W, cfg.max_translation * H])
+    theta = rng.uniform(0, 2 * np.pi) + np.deg2rad(smooth_curve(rng, T, 1, cfg.max_rotation_deg))[:, 0]
+    scale = np.exp(smooth_curve(rng, T, 1, cfg.scale_change))[:, 0]
+    shear = smooth_curve(rng, T, 1, cfg.max_shear)[:, 0]
+    affine = np.empty((T, 2, 3))
+    for t in range(T):
+        lin = _rot(theta[t]) @ np.array([[1.0, shear[t]], [0.0, 1.0]]) * scale[t]
+        obj = _compose(lin, path[t] - lin @ centre)  # canonical -> world
+        affine[t] = _chain(camera[t], obj)
+    depth = rng.uniform(0, 1) + smooth_curve(rng, T, 1, 0.8)[:, 0]
+    gain = 1.0 + smooth_curve(rng, T, 1, 0.5 * cfg.brightness)[:, 0]
+    warp = None
+    if cfg.nonrigid > 0 and rng.random() < cfg.nonrigid_prob:
+        lam = rng.uniform(0.6, 1.2, size=2) * size
+        direction = rng.uniform(0, 2 * np.pi, size=2)
+        wave = (2 * np.pi / lam)[:, None] * np.stack([np.cos(direction), np.sin(direction)], axis=1)
+        amp = cfg.nonrigid * size * rng.uniform(0.3, 1.0, size=2)
+        phase = rng.uniform(0, 2 * np.pi, size=(1, 2)) + 2 * np.pi * rng.uniform(0.3, 1.5, size=(1, 2)) * np.linspace(0, 1, T)[:, None]
+        warp = Warp(amplitude=amp.astype(np.float32), wave=wave.astype(np.float32), phase=phase.astype(np.float32))
+    k = 2 * cfg.erode_px + 1
+    inner = cv2.erode((alpha > 0.99).astype(np.uint8), np.ones((k, k), np.uint8)) > 0
+    return Layer(rgba=premultiply(tex, alpha), affine=affine, depth=depth, gain=gain, warp=warp), inner
+
+
+def _motion_blur_kernels(camera: np.ndarray, size_hw) -> list:
+    """Line kernels along the image motion of the view centre between frames (None when it is < 1.5 px)."""
+    cv2 = require_cv2()
+    H, W = size_hw
+    c = np.array([(W - 1) / 2, (H - 1) / 2, 1.0])
+    # Follow the world point under the first view's centre.
+    inv0 = np.linalg.inv(np.vstack([camera[0], [0, 0, 1]]))
+    world = inv0 @ c
+    pos = camera @ world
+    kernels = [None]
+    for t in range(1, len(camera)):
+        v = pos[t] - pos[t - 1]
+        length = float(np.linalg.norm(v)) * 0.5
+        if length < 1.5:
+            kernels.append(None)
+            continue
+        k = int(np.ceil(length)) | 1
+        ker = np.zeros((k, k), np.float32)
+        d = v / np.linalg.norm(v) * (k - 1) / 2
+        m = (k - 1) / 2
+        cv2.line(ker, (int(round(m - d[0])), int(round(m - d[1]))), (int(round(m + d[0])), int(round(m + d[1]))), 1.0, 1)
+        kernels.append(ker / ker.sum())
+    return kernels
+
+
+def generate_scene(config: SceneConfig, rng: np.random.Generator) -> RenderedClip:
+    """Render one synthetic scene with exact tracks.
+
+    Args:
+        config: the generator parameters.
+        rng: the only source of randomness (seed it per clip for reproducibility).
+
+    Returns:
+        :class:`~cotracker.data.render.RenderedClip`: frames (T, H, W, 3) uint8, tracks (T, N, 2) float32
+        image pixels, visible (T, N) bool, point_layer (N,) (0 = background), id_buffer (T, H, W).
+    """
+    H, W = config.size_hw
+    T = config.num_frames
+    camera = _camera(config, rng)
+
+    # Background: a texture twice the view, centred on the world origin of the first view.
+    bh, bw = 2 * H, 2 * W
+    bg_tex = random_texture(rng, bh, bw, detail=0.3)
+    offset = np.array([-(bw - W) / 2, -(bh - H) / 2])
+    bg_affine = np.stack([_chain(camera[t], _compose(np.eye(2), offset)) for t in range(T)])
+    layers = [Layer(rgba=premultiply(bg_tex, np.ones((bh, bw), np.float32)), affine=bg_affine,
+                    depth=np.full(T, np.inf), full_frame=True)]
+    masks = [None]
+    n_obj = int(rng.integers(config.min_objects, config.max_objects + 1))
+    for _ in range(n_obj):
+        ly, inner = _object_layer(config, rng, camera)
+        layers.append(ly)
+        masks.append(inner)
+
+    # Points: background points seen in frame 0, T//2 or T-1; object points proportional to area.
+    n_bg = int(round(config.num_points * config.background_fraction)) if n_obj else config.num_points
+    ref_t = rng.choice([0, T // 2, T - 1], size=n_bg)
+    img_pts = rng.uniform([0, 0], [W - 1, H - 1], size=(n_bg, 2))
+    bg_pts = np.empty((n_bg, 2), np.float32)
+    for t in np.unique(ref_t):
+        sel = ref_t == t
+        inv = np.linalg.inv(np.vstack([bg_affine[t], [0, 0, 1]]))[:2]
+        bg_pts[sel] = img_pts[sel] @ inv[:, :2].T + inv[:, 2]
+    points = [bg_pts]
+    areas = np.array([m.sum() for m in masks[1:]], np.float64)
+    n_left = config.num_points - n_bg
+    if n_obj and areas.sum() > 0:
+        counts = rng.multinomial(n_left, areas / areas.sum())
+        for m, c in zip(masks[1:], counts):
+            points.append(sample_canonical_points(rng, m, int(c)))
+    else:
+        points += [np.zeros((0, 2), np.float32)] * n_obj
+
+    gain = 1.0 + smooth_curve(rng, T, 1, config.brightness)[:, 0]
+    blur = _motion_blur_kernels(camera, config.size_hw) if rng.random() < config.motion_blur_prob else None
+    return render_layers(layers, config.size_hw, points, frame_gain=gain.astype(np.float32), blur_kernels=blur)
+
+
+class SyntheticSceneDataset(torch.utils.data.Dataset):
+    """Synthetic Kubric-like clips drawn on the fly (no disk), processed exactly like Kubric MOVi-F files.
+
+    Item ``i`` is rendered with ``np.random.default_rng(seed + i)``, so the dataset is deterministic and
+    safe across DataLoader workers.
+
+    Args:
+        num_sequences: the dataset length.
+        config: generator parameters (``num_frames`` is the rendered length).
+        seed: base seed.
+        crop_size: (H, W) of the returned clips; None keeps the rendered size.
+        seq_len: frames per sample (<= num_frames); None keeps all.
+        traj_per_sample: tracks per sample.
+        sample_vis_1st_frame: only sample tracks visible in the first frame.
+        use_augs: apply the training augmentations of :mod:`cotracker.data.augment`.
+        aug_config: their parameters.
+    """
+
+    def __init__(
+        self,
+        num_sequences: int,
+        config: SceneConfig = SceneConfig(),
+        seed: int = 0,
+        crop_size: Optional[Sequence[int]] = None,
+        seq_len: Optional[int] = None,
+        traj_per_sample: int = 256,
+        sample_vis_1st_frame: bool = False,
+        use_augs: bool = False,
+        aug_config: AugmentConfig = AugmentConfig(),
+    ):
+        if num_sequences < 1:
+            raise ValueError(f"num_sequences must be >= 1, got {num_sequences}")
+        self.num_sequences = num_sequences
+        self.config = config
+        self.seed = seed
+        self.crop_size = tuple(crop_size) if crop_size is not None else tuple(config.size_hw)
+        self.seq_len = seq_len or config.num_frames
+        if self.seq_len > config.num_frames:
+            raise ValueError(f"seq_len {self.seq_len} exceeds the rendered num_frames {config.num_frames}")
+        self.traj_per_sample = traj_per_sample
+        self.sample_vis_1st_frame = sample_vis_1st_frame
+        self.use_augs = use_augs
+        self.aug_config = aug_config
+
+    def __len__(self) -> int:
+        return self.num_sequences
+
+    def __getitem__(self, index: int) -> CoTrackerData:
+        from cotracker.data.kubric import process_clip  # noqa: PLC0415
+
+        if not 0 <= index < self.num_sequences:
+            raise IndexError(f"index {index} out of range for {self.num_sequences} synthetic scenes")
+        rng = np.random.default_rng(self.seed + index)
+        clip = generate_scene(self.config, rng)
+        return process_clip(
+            clip.frames, clip.tracks, clip.visible, rng,
+            crop_size=self.crop_size, seq_len=self.seq_len, traj_per_sample=self.traj_per_sample,
+            sample_vis_1st_frame=self.sample_vis_1st_frame, use_augs=self.use_augs,
+            aug_config=self.aug_config, seq_name=f"synthetic_{self.seed + index:06d}",
+        )

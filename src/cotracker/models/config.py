@@ -1,0 +1,260 @@
+"""Frozen configuration dataclasses of the CoTracker2 model, with derived sizes as properties.
+
+The defaults reproduce Meta's CoTracker2 (``cotracker2.pth``, window 8). Presets:
+:func:`cotracker2`, :func:`cotracker2v1` (window 16) and :func:`tiny` (small sizes for tests).
+Every config round-trips through :meth:`TrackerConfig.to_dict` / :meth:`TrackerConfig.from_dict`
+(plain JSON types); unknown keys raise ``ValueError``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+__all__ = [
+    "EncoderConfig",
+    "CorrelationConfig",
+    "TransformerConfig",
+    "TrackerConfig",
+    "cotracker2",
+    "cotracker2v1",
+    "tiny",
+    "PRESETS",
+]
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """The stride-4 CNN feature encoder (``BasicEncoder``).
+
+    Attributes:
+        in_channels: image channels (RGB = 3).
+        stem_channels: output channels of the 7x7 stem conv and of ``layer1``.
+        layer_channels: output channels of ``layer2``, ``layer3``, ``layer4``.
+        fuse_channels: output channels of the 3x3 fusion conv (``conv2``) before the 1x1 projection.
+        stride: total downsampling of the output map (the four scales are resized to ``H // stride``).
+    """
+
+    in_channels: int = 3
+    stem_channels: int = 64
+    layer_channels: tuple[int, int, int] = (96, 128, 128)
+    fuse_channels: int = 256
+    stride: int = 4
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layer_channels", tuple(int(c) for c in self.layer_channels))
+        if len(self.layer_channels) != 3:
+            raise ValueError(f"EncoderConfig.layer_channels needs 3 values, got {self.layer_channels}")
+        if self.stride != 4:
+            raise ValueError(f"EncoderConfig.stride must be 4 (the architecture downsamples by 4), got {self.stride}")
+
+    @property
+    def concat_channels(self) -> int:
+        """Channels of the concatenated multi-scale map (64 + 96 + 128 + 128 = 416 by default)."""
+        return self.stem_channels + sum(self.layer_channels)
+
+
+@dataclass(frozen=True)
+class CorrelationConfig:
+    """Correlation pyramid: ``levels`` avg-pooled scales, a ``(2r+1) x (2r+1)`` neighbourhood each."""
+
+    levels: int = 4
+    radius: int = 3
+
+    def __post_init__(self) -> None:
+        if self.levels < 1 or self.radius < 0:
+            raise ValueError(f"CorrelationConfig needs levels >= 1 and radius >= 0, got {self.levels}, {self.radius}")
+
+    @property
+    def window_size(self) -> int:
+        """Side of the sampled neighbourhood, ``2r + 1`` (7)."""
+        return 2 * self.radius + 1
+
+    @property
+    def dim(self) -> int:
+        """Correlation values per point and frame, ``levels * (2r+1)^2`` (196)."""
+        return self.levels * self.window_size**2
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """The ``EfficientUpdateFormer``: time attention, and space attention through virtual tracks."""
+
+    hidden_size: int = 384
+    num_heads: int = 8
+    time_depth: int = 6
+    space_depth: int = 6
+    mlp_ratio: float = 4.0
+    num_virtual_tracks: int = 64
+
+    def __post_init__(self) -> None:
+        if self.hidden_size % self.num_heads:
+            raise ValueError(
+                f"TransformerConfig.hidden_size ({self.hidden_size}) must be divisible by num_heads ({self.num_heads})"
+            )
+        if self.space_depth < 1 or self.time_depth < 1 or self.time_depth % self.space_depth:
+            raise ValueError(
+                f"TransformerConfig needs time_depth a positive multiple of space_depth >= 1, "
+                f"got time_depth={self.time_depth}, space_depth={self.space_depth}"
+            )
+        if self.num_virtual_tracks < 1:
+            raise ValueError(f"TransformerConfig.num_virtual_tracks must be >= 1, got {self.num_virtual_tracks}")
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden_size // self.num_heads
+
+    @property
+    def mlp_hidden(self) -> int:
+        return int(self.hidden_size * self.mlp_ratio)
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """The whole CoTracker2 model.
+
+    Attributes:
+        window_len: sliding-window length S (8 for CoTracker2, 16 for 2.1); fixes ``time_emb``'s length.
+        stride: feature-map stride; feature column ``i`` is model pixel ``x = stride * i``.
+        latent_dim: feature / track-feature channels (128).
+        model_resolution: ``(H, W)`` the model runs at, in pixels (384, 512); fixes ``pos_emb``'s grid.
+        flow_emb_channels: sin/cos channels per axis of the flow embedding (64, giving 130 dims).
+        num_keypoints: 0 for the plain tracker; 17 adds the learnable pose ``kp_emb``.
+        encoder, correlation, transformer: sub-configs.
+    """
+
+    window_len: int = 8
+    stride: int = 4
+    latent_dim: int = 128
+    model_resolution: tuple[int, int] = (384, 512)
+    flow_emb_channels: int = 64
+    num_keypoints: int = 0
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    correlation: CorrelationConfig = field(default_factory=CorrelationConfig)
+    transformer: TransformerConfig = field(default_factory=TransformerConfig)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "model_resolution", tuple(int(v) for v in self.model_resolution))
+        if self.window_len < 2 or self.window_len % 2:
+            raise ValueError(f"TrackerConfig.window_len must be an even number >= 2, got {self.window_len}")
+        if self.stride != self.encoder.stride:
+            raise ValueError(f"TrackerConfig.stride ({self.stride}) must equal encoder.stride ({self.encoder.stride})")
+        H, W = self.model_resolution
+        if len(self.model_resolution) != 2 or H % self.stride or W % self.stride:
+            raise ValueError(
+                f"TrackerConfig.model_resolution must be (H, W) divisible by stride {self.stride}, got {self.model_resolution}"
+            )
+        if self.flow_emb_channels % 2:
+            raise ValueError(f"TrackerConfig.flow_emb_channels must be even, got {self.flow_emb_channels}")
+        if self.input_dim % 4:
+            raise ValueError(f"input_dim ({self.input_dim}) must be divisible by 4 for the 2D sin-cos pos_emb")
+        if self.num_keypoints < 0:
+            raise ValueError(f"TrackerConfig.num_keypoints must be >= 0, got {self.num_keypoints}")
+
+    # ----- derived sizes -------------------------------------------------------------------------
+    @property
+    def step(self) -> int:
+        """Sliding-window hop, ``window_len // 2``."""
+        return self.window_len // 2
+
+    @property
+    def overlap(self) -> int:
+        """Frames shared by consecutive windows, ``window_len - step``."""
+        return self.window_len - self.step
+
+    @property
+    def flow_emb_dim(self) -> int:
+        """Flow embedding width: ``(dx, dy)`` plus sin/cos of each (130)."""
+        return 2 + 2 * self.flow_emb_channels
+
+    @property
+    def corr_dim(self) -> int:
+        """Correlation features per point and frame (196)."""
+        return self.correlation.dim
+
+    @property
+    def input_dim(self) -> int:
+        """Transformer input width: flow emb + corr + track feature + (track_mask, vis) = 456."""
+        return self.flow_emb_dim + self.corr_dim + self.latent_dim + 2
+
+    @property
+    def output_dim(self) -> int:
+        """Transformer output width: ``(dx, dy)`` + track-feature delta (130)."""
+        return 2 + self.latent_dim
+
+    @property
+    def feature_hw(self) -> tuple[int, int]:
+        """Feature grid ``(h, w)`` of the model resolution (96, 128)."""
+        return self.model_resolution[0] // self.stride, self.model_resolution[1] // self.stride
+
+    # ----- serialisation -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable nested dict (tuples become lists)."""
+
+        def conv(v: Any) -> Any:
+            if dataclasses.is_dataclass(v):
+                return {f.name: conv(getattr(v, f.name)) for f in dataclasses.fields(v)}
+            if isinstance(v, tuple):
+                return [conv(x) for x in v]
+            return v
+
+        return conv(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TrackerConfig":
+        """Inverse of :meth:`to_dict`. Missing keys take defaults; unknown keys raise ``ValueError``."""
+        subs = {"encoder": EncoderConfig, "correlation": CorrelationConfig, "transformer": TransformerConfig}
+        if not isinstance(data, Mapping):
+            raise ValueError(f"TrackerConfig.from_dict expects a mapping, got {type(data).__name__}")
+        kwargs = dict(_check_keys(cls, data, "TrackerConfig"))
+        for name, sub_cls in subs.items():
+            if name in kwargs:
+                sub = kwargs[name]
+                if isinstance(sub, sub_cls):
+                    continue
+                if not isinstance(sub, Mapping):
+                    raise ValueError(f"TrackerConfig.{name} must be a mapping, got {type(sub).__name__}")
+                kwargs[name] = sub_cls(**_check_keys(sub_cls, sub, f"TrackerConfig.{name}"))
+        return cls(**kwargs)
+
+    def replace(self, **changes: Any) -> "TrackerConfig":
+        """A copy with some fields changed (``dataclasses.replace``)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _check_keys(cls: type, data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"unknown key(s) {unknown} in {where}; expected a subset of {sorted(known)}")
+    return {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items()}
+
+
+def cotracker2(window_len: int = 8, num_keypoints: int = 0) -> TrackerConfig:
+    """Meta's CoTracker2 (``cotracker2.pth``): window 8, 45,458,787 parameters."""
+    return TrackerConfig(window_len=window_len, num_keypoints=num_keypoints)
+
+
+def cotracker2v1(num_keypoints: int = 0) -> TrackerConfig:
+    """CoTracker 2.1 (``cotracker2v1.pth``): the same network with window 16."""
+    return TrackerConfig(window_len=16, num_keypoints=num_keypoints)
+
+
+def tiny(window_len: int = 8, num_keypoints: int = 0) -> TrackerConfig:
+    """A very small model for fast tests: 64 x 96 input, latent 32, correlation radius 2, flow channels 16,
+    hidden 64 with 2 heads, one block of each kind, 8 virtual tracks (input_dim 168)."""
+    return TrackerConfig(
+        window_len=window_len,
+        latent_dim=32,
+        model_resolution=(64, 96),
+        flow_emb_channels=16,
+        num_keypoints=num_keypoints,
+        encoder=EncoderConfig(stem_channels=8, layer_channels=(12, 16, 16), fuse_channels=32),
+        correlation=CorrelationConfig(levels=4, radius=2),
+        transformer=TransformerConfig(
+            hidden_size=64, num_heads=2, time_depth=1, space_depth=1, mlp_ratio=2.0, num_virtual_tracks=8
+        ),
+    )
+
+
+PRESETS = {"cotracker2": cotracker2, "cotracker2v1": cotracker2v1, "tiny": tiny}

@@ -1,0 +1,213 @@
+"""The synthetic generators: exact ground truth, determinism, and round trips through the loaders."""
+import numpy as np
+import pytest
+import torch
+
+from cotracker.data import (
+    KubricMovifDataset,
+    PeopleConfig,
+    PoseTrackDataset,
+    SceneConfig,
+    SyntheticPeopleDataset,
+    SyntheticSceneDataset,
+    generate_people,
+    generate_scene,
+    write_kubric_sequence,
+    write_people_sequence,
+)
+from cotracker.data.render import Layer, Warp, layer_points_to_image, premultiply, render_layers
+from cotracker.geometry import bilinear_sample
+from cotracker.pose.keypoints import SKELETON
+
+SMALL = SceneConfig(num_frames=8, size_hw=(96, 128), num_points=400, brightness=0.0, min_objects=3, max_objects=6)
+
+
+def _sample_colors(frames: np.ndarray, tracks: np.ndarray) -> np.ndarray:
+    """Bilinear colour (T, N, 3) of (T, H, W, 3) frames at (T, N, 2) tracks."""
+    v = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
+    xy = torch.from_numpy(np.ascontiguousarray(tracks)).float()
+    out = [bilinear_sample(v[t : t + 1], xy[t][None, None])[0, :, 0].T for t in range(len(frames))]
+    return torch.stack(out).numpy()
+
+
+def _color_error(frames, tracks, visible):
+    col = _sample_colors(frames, tracks)
+    first = np.argmax(visible, axis=0)
+    ref = col[first, np.arange(col.shape[1])]
+    return np.abs(col - ref[None]).mean(-1)[visible]
+
+
+def test_scene_ground_truth_matches_rendered_colours():
+    clip = generate_scene(SMALL, np.random.default_rng(5))
+    assert clip.frames.shape == (8, 96, 128, 3) and clip.tracks.shape == (8, 400, 2)
+    err = _color_error(clip.frames, clip.tracks, clip.visible)
+    shifted = clip.tracks + np.random.default_rng(0).normal(0, 2.0, clip.tracks.shape).astype(np.float32)
+    err_shift = _color_error(clip.frames, shifted, clip.visible)
+    # Along the true tracks, a visible point keeps its colour; 2 px off it does not.
+    assert np.median(err) < 2.0
+    assert np.median(err_shift) > 4 * np.median(err)
+    assert 0.2 < clip.visible.mean() < 0.95  # occlusions and exits happen
+
+
+def test_scene_determinism_and_variety():
+    a = generate_scene(SMALL, np.random.default_rng(11))
+    b = generate_scene(SMALL, np.random.default_rng(11))
+    c = generate_scene(SMALL, np.random.default_rng(12))
+    assert np.array_equal(a.frames, b.frames) and np.array_equal(a.tracks, b.tracks)
+    assert not np.array_equal(a.frames, c.frames)
+    n_obj = a.id_buffer.max()
+    assert 3 <= len(np.unique(a.point_layer)) - 1 <= 6 and n_obj <= 6
+
+
+def test_scene_points_enter_and_leave_the_frame():
+    cfg = SceneConfig(num_frames=12, size_hw=(64, 80), num_points=600, max_translation=1.0)
+    clip = generate_scene(cfg, np.random.default_rng(3))
+    x, y = clip.tracks[..., 0], clip.tracks[..., 1]
+    inside = (x >= 0) & (x <= 79) & (y >= 0) & (y <= 63)
+    assert (inside.any(0) & ~inside.all(0)).sum() > 10  # some tracks cross the border
+    assert not (clip.visible & ~inside).any()
+
+
+def test_motion_blur_changes_pixels_not_tracks():
+    sharp = generate_scene(SceneConfig(num_frames=6, size_hw=(64, 80), num_points=50, camera_pan=0.6),
+                           np.random.default_rng(1))
+    blurred = generate_scene(SceneConfig(num_frames=6, size_hw=(64, 80), num_points=50, camera_pan=0.6,
+                                         motion_blur_prob=1.0), np.random.default_rng(1))
+    assert np.array_equal(sharp.tracks, blurred.tracks) and np.array_equal(sharp.visible, blurred.visible)
+    grad = lambda f: np.abs(np.diff(f[1:].astype(np.float32), axis=2)).mean()  # noqa: E731
+    assert grad(blurred.frames) < grad(sharp.frames)
+
+
+def test_render_visibility_from_depth_order_hand_computed():
+    """A 10x10 square slides over a background point: hidden exactly while the square covers it."""
+    T, H, W = 5, 20, 40
+    bg = Layer(rgba=premultiply(np.full((H, W, 3), 50.0), np.ones((H, W))), affine=np.tile(np.eye(2, 3), (T, 1, 1)),
+               depth=np.full(T, 10.0), full_frame=True)
+    xs = np.array([0.0, 8.0, 16.0, 24.0, 32.0])  # square's left edge per frame
+    aff = np.tile(np.eye(2, 3), (T, 1, 1))
+    aff[:, 0, 2] = xs
+    aff[:, 1, 2] = 5.0
+    sq = Layer(rgba=premultiply(np.full((10, 10, 3), 200.0), np.ones((10, 10))), affine=aff, depth=np.zeros(T))
+    bg_pt = np.array([[20.0, 10.0]])  # background canonical == image (identity)
+    sq_pt = np.array([[4.0, 4.0]])
+    clip = render_layers([bg, sq], (H, W), [bg_pt, sq_pt])
+    # Square covers x in [xs, xs + 9]; 20 is covered when xs in {16} only ... and xs=8 covers 8..17.
+    np.testing.assert_array_equal(clip.visible[:, 0], [True, True, False, True, True])
+    np.testing.assert_allclose(clip.tracks[:, 1, 0], xs + 4.0)
+    assert clip.visible[:, 1].all()
+    assert clip.frames[2, 10, 20, 0] == 200 and clip.frames[0, 10, 20, 0] == 50
+    # Same scene with the square behind the background: the square's point is always hidden.
+    sq.depth = np.full(T, 20.0)
+    assert not render_layers([bg, sq], (H, W), [bg_pt, sq_pt]).visible[:, 1].any()
+
+
+def test_warp_inverse_is_exact():
+    T = 3
+    warp = Warp(amplitude=np.array([2.0, 1.5], np.float32), wave=np.array([[0.1, 0.05], [-0.04, 0.12]], np.float32),
+                phase=np.array([[0.0, 1.0], [0.5, 2.0], [1.0, 3.0]], np.float32))
+    aff = np.stack([np.array([[1.2, 0.1, 5.0], [-0.2, 0.9, 3.0]])] * T)
+    ly = Layer(rgba=np.zeros((40, 40, 4), np.float32), affine=aff, depth=np.zeros(T), warp=warp)
+    u = np.random.default_rng(0).uniform(5, 35, size=(50, 2))
+    p = layer_points_to_image(ly, u)  # (T, 50, 2)
+    for t in range(T):
+        inv = np.linalg.inv(np.vstack([aff[t], [0, 0, 1]]))[:2]
+        q = p[t].astype(np.float64) @ inv[:, :2].T + inv[:, 2]
+        np.testing.assert_allclose(q + warp.displacement(q, t), u, atol=2e-3)
+
+
+def test_synthetic_scene_dataset_is_the_kubric_pipeline(tmp_path):
+    ds = SyntheticSceneDataset(3, SMALL, seed=7, crop_size=(64, 96), seq_len=6, traj_per_sample=32)
+    s = ds[1]
+    assert s.video.shape == (6, 3, 64, 96) and s.trajectory.shape == (6, 32, 2)
+    assert torch.equal(s.trajectory, ds[1].trajectory)
+    with pytest.raises(IndexError):
+        ds[3]
+    # The same clip written to disk and read back by the Kubric loader gives the same tracks.
+    clip = generate_scene(SMALL, np.random.default_rng(8))
+    write_kubric_sequence(tmp_path, "s", clip.frames, clip.tracks.transpose(1, 0, 2), ~clip.visible.T)
+    k = KubricMovifDataset(tmp_path, crop_size=(96, 128), seq_len=8, traj_per_sample=400, sample_vis_1st_frame=True)[0]
+    order = [int(np.argmin(np.abs(clip.tracks[0] - p.numpy()).sum(1))) for p in k.trajectory[0]]
+    np.testing.assert_allclose(k.trajectory.numpy(), clip.tracks[:, order], atol=1e-4)
+    np.testing.assert_array_equal(k.visibility.numpy(), clip.visible[:, order])
+    assert torch.equal(k.video, torch.from_numpy(clip.frames).permute(0, 3, 1, 2).float())
+
+
+PEOPLE = PeopleConfig(num_frames=8, size_hw=(96, 128), min_people=2, max_people=3, surface_points_per_person=64,
+                      background_points=32)
+
+
+def test_people_keypoints_and_self_occlusion():
+    clip = generate_people(PEOPLE, np.random.default_rng(2))
+    T, P = clip.keypoints.shape[:2]
+    assert clip.frames.shape == (8, 96, 128, 3) and 2 <= P <= 3 and clip.keypoints.shape[2:] == (17, 2)
+    # Proportions: head_top above nose above shoulders above hips above ankles when standing upright.
+    kp = clip.keypoints
+    assert (kp[:, :, 2, 1] < kp[:, :, 5, 1]).all() and (kp[:, :, 11, 1] < kp[:, :, 15, 1]).all()
+    bones = np.linalg.norm(kp[:, :, [b for _, b in SKELETON]] - kp[:, :, [a for a, _ in SKELETON]], axis=-1)
+    assert np.isfinite(bones).all() and bones.max() < 96
+    # Visibility: keypoints outside the image are occluded, and some inside are hidden (by others or themselves).
+    inside = (kp[..., 0] >= 0) & (kp[..., 0] <= 127) & (kp[..., 1] >= 0) & (kp[..., 1] <= 95)
+    assert not (clip.keypoint_visible & ~inside).any()
+    assert (~clip.keypoint_visible & inside).any() and clip.keypoint_visible.any()
+    # Surface points keep their colour along visible tracks (exact GT, as for scenes).
+    err = _color_error(clip.frames, clip.surface_tracks, clip.surface_visible)
+    assert np.median(err) < 3.0
+
+
+def test_people_side_view_hides_far_shoulder():
+    cfg = PeopleConfig(num_frames=4, size_hw=(128, 128), min_people=1, max_people=1, motions=("walk",),
+                       person_height=(0.6, 0.6))
+    hidden_far = 0
+    for seed in range(4):
+        clip = generate_people(cfg, np.random.default_rng(seed))
+        v = clip.keypoint_visible[:, 0]
+        # A walker is seen from the side: exactly one shoulder is visible in most frames.
+        hidden_far += int((v[:, 5] ^ v[:, 6]).sum())
+    assert hidden_far >= 8
+
+
+def test_people_roundtrip_posetrack_and_kubric(tmp_path):
+    clip = generate_people(PEOPLE, np.random.default_rng(4))
+    paths = write_people_sequence(tmp_path, "vid", clip)
+    s = PoseTrackDataset(tmp_path, paths["posetrack_json"].parent, max_frames=8, interp_shape=None,
+                         drop_invisible=False)[0]
+    P = clip.keypoints.shape[1]
+    assert s.trajectory.shape == (8, 17 * P, 2)
+    np.testing.assert_allclose(s.trajectory.numpy(), clip.keypoints.reshape(8, -1, 2), atol=1e-3)
+    np.testing.assert_array_equal(s.visibility.numpy(), clip.keypoint_visible.reshape(8, -1))
+    assert s.valid.all()
+    k = KubricMovifDataset(tmp_path / "kubric", crop_size=(96, 128), seq_len=8, traj_per_sample=16)[0]
+    assert k.trajectory.shape == (8, 16, 2)
+    ds = SyntheticPeopleDataset(2, PEOPLE, seed=4, surface_points=10, interp_shape=(48, 64))
+    d = ds[0]
+    assert d.video.shape == (8, 3, 48, 64)
+    n_kp = int((d.keypoint_ids >= 0).sum())
+    assert (d.keypoint_ids[n_kp:] == -1).all() and d.trajectory.shape[1] == n_kp + 10
+    keep = clip.keypoint_visible.reshape(8, -1).any(0)
+    expected = clip.keypoints.reshape(8, -1, 2)[:, keep] * np.array([63 / 127, 47 / 95], np.float32)
+    np.testing.assert_allclose(d.trajectory[:, :n_kp].numpy(), expected, rtol=1e-4, atol=1e-3)
+
+
+def test_dataloader_workers_give_the_same_batches():
+    from cotracker.types import collate_samples
+
+    ds = SyntheticSceneDataset(4, SceneConfig(num_frames=4, size_hw=(32, 48), num_points=64), seed=2,
+                               traj_per_sample=8)
+    serial = [collate_samples([ds[0], ds[1]]), collate_samples([ds[2], ds[3]])]
+    loader = torch.utils.data.DataLoader(ds, batch_size=2, num_workers=2, collate_fn=collate_samples)
+    for a, b in zip(serial, loader):
+        assert torch.equal(a.video, b.video) and torch.equal(a.trajectory, b.trajectory)
+
+
+def test_people_num_tracks_pads_and_batches():
+    from cotracker.types import collate_samples
+
+    ds = SyntheticPeopleDataset(2, PEOPLE, seed=0, num_tracks=60)
+    a, b = ds[0], ds[1]
+    batch = collate_samples([a, b])
+    assert batch.trajectory.shape == (2, 8, 60, 2) and batch.keypoint_ids.shape == (2, 60)
+    n_real = int((a.keypoint_ids >= 0).sum())
+    assert not a.valid[:, n_real:].any() and (a.person_ids[n_real:] == -1).all()
+    assert a.valid[:, :n_real].all()
+    short = SyntheticPeopleDataset(1, PEOPLE, seed=0, num_tracks=5)[0]
+    assert torch.equal(short.trajectory, a.trajectory[:, :5])

@@ -1,0 +1,135 @@
+"""Tables, step parsing, loss-log reading and the report plots."""
+import json
+
+import numpy as np
+import pytest
+
+from cotracker.cli import main
+from cotracker.evaluation.report import (
+    checkpoint_step,
+    comparison_table,
+    list_step_checkpoints,
+    markdown_table,
+    plot_loss_curves,
+    read_loss_log,
+)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_checkpoint_step_from_names(tmp_path):
+    assert checkpoint_step("step_00001000.ckpt") == 1000
+    assert checkpoint_step("model_cotracker_005000.pth") == 5000
+    assert checkpoint_step("cotracker_final.pth") is None
+    for name in ("step_00000200.ckpt", "step_00000010.ckpt", "final.pth", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    assert [s for s, _ in list_step_checkpoints(tmp_path)] == [10, 200]
+    with pytest.raises(NotADirectoryError, match="does not exist"):
+        list_step_checkpoints(tmp_path / "nope")
+
+
+def test_markdown_tables():
+    t = markdown_table([{"a": 1, "b": 0.5}, {"a": 2, "b": float("nan")}], ["a", "b"])
+    assert t.splitlines() == ["| a | b |", "|---|---|", "| 1 | 0.5000 |", "| 2 | n/a |"]
+    s = [{"dataset": "badja", "tracker": "lk", "num_videos": 2, "aggregate": {"pck_mask": 0.25}, "headline": {"pck_mask": 0.25}}]
+    assert "| badja | lk | 2 | 0.2500 |" in comparison_table(s)
+
+
+def test_read_jsonl_loss_log(tmp_path):
+    log = tmp_path / "log.jsonl"
+    recs = [{"step": 2, "kind": "train", "loss": 3.0, "loss_flow": 2.0, "lr": 1e-4},
+            {"step": 1, "kind": "train", "loss": 4.0, "loss_flow": 2.5},
+            {"step": 2, "kind": "val", "loss": 9.0},
+            ]
+    log.write_text("\n".join(json.dumps(r) for r in recs) + "\n{torn")
+    series = read_loss_log(log)
+    assert set(series) == {"loss", "loss_flow"}
+    steps, values = series["loss"]
+    np.testing.assert_array_equal(steps, [1, 2])
+    np.testing.assert_array_equal(values, [4.0, 3.0])
+    assert read_loss_log(tmp_path)["loss"][1].tolist() == [4.0, 3.0]  # the folder form
+    (tmp_path / "empty.jsonl").write_text(json.dumps({"step": 1, "lr": 0.1}) + "\n")
+    with pytest.raises(ValueError, match="no records with a 'step' and a numeric"):
+        read_loss_log(tmp_path / "empty.jsonl")
+
+
+def test_read_tensorboard_loss_log(tmp_path):
+    tb = pytest.importorskip("torch.utils.tensorboard")
+    w = tb.SummaryWriter(str(tmp_path / "tb"))
+    for s in range(3):
+        w.add_scalar("train/loss", 1.0 / (s + 1), s)
+        w.add_scalar("train/lr", 0.1, s)
+    w.close()
+    series = read_loss_log(tmp_path / "tb")
+    assert "train/loss" in series
+    np.testing.assert_allclose(series["train/loss"][1], [1.0, 0.5, 1 / 3], rtol=1e-6)
+
+
+def test_loss_plot_is_a_png(tmp_path):
+    path = plot_loss_curves({"loss": (np.arange(10), np.linspace(2, 1, 10))}, tmp_path / "loss.png", smooth=3)
+    assert path.read_bytes()[:8] == PNG_MAGIC
+    with pytest.raises(ValueError, match="no loss series"):
+        plot_loss_curves({}, tmp_path / "x.png")
+
+
+def _summary(folder, step, aj):
+    folder.mkdir(parents=True)
+    (folder / "summary.json").write_text(json.dumps({
+        "dataset": "synthetic", "tracker": f"step_{step}", "step": step, "num_videos": 1,
+        "aggregate": {"average_jaccard": aj, "occlusion_accuracy": 0.9}, "headline": {"average_jaccard": aj},
+    }))
+
+
+def test_cli_report_from_results_and_log(tmp_path, capsys):
+    _summary(tmp_path / "res" / "b", 200, 0.4)
+    _summary(tmp_path / "res" / "a", 100, 0.3)
+    log = tmp_path / "log.jsonl"
+    log.write_text("\n".join(json.dumps({"step": s, "loss": 1.0 / (s + 1)}) for s in range(5)))
+    out = tmp_path / "report"
+    assert main(["report", "--results", str(tmp_path / "res"), "--log", str(log), "--out", str(out)]) == 0
+    for name in ("accuracy_vs_step.png", "loss.png"):
+        assert (out / name).read_bytes()[:8] == PNG_MAGIC
+    csv_lines = (out / "accuracy_vs_step.csv").read_text().splitlines()
+    assert csv_lines == ["step,average_jaccard", "100,0.3", "200,0.4"]
+    assert "| synthetic | step_100 | 1 | 100 | 0.3000 |" in capsys.readouterr().out
+
+
+def test_cli_report_runs_the_evaluator_per_checkpoint(tmp_path, monkeypatch):
+    import cotracker.evaluation as ev
+
+    seen = []
+
+    def fake_make_tracker(tracker, checkpoint, device="cpu", **kwargs):
+        seen.append(checkpoint)
+        return ev.StaticTracker()
+
+    monkeypatch.setattr(ev, "make_tracker", fake_make_tracker)
+    ck = tmp_path / "ckpts"
+    ck.mkdir()
+    for s in (20, 10):
+        (ck / f"step_{s:08d}.ckpt").write_bytes(b"")
+    out = tmp_path / "report"
+    rc = main(["report", "--checkpoints", str(ck), "--dataset", "synthetic", "--max-videos", "1",
+               "--no-progress", "--device", "cpu", "--out", str(out)])
+    assert rc == 0
+    assert [p.split("/")[-1] for p in seen] == ["step_00000010.ckpt", "step_00000020.ckpt"]
+    assert (out / "accuracy_vs_step.png").is_file()
+    assert (out / "evaluations" / "step_00000010" / "summary.json").is_file()
+
+
+def test_cli_report_needs_an_input(tmp_path, capsys):
+    assert main(["report", "--out", str(tmp_path)]) == 2
+    assert "nothing to report" in capsys.readouterr().err
+
+
+def test_missing_optional_dependencies_give_clear_errors(monkeypatch, tmp_path):
+    import sys
+
+    from cotracker.evaluation.baselines import LucasKanadeTracker
+
+    monkeypatch.setitem(sys.modules, "cv2", None)
+    with pytest.raises(ImportError, match="pip install opencv-python-headless"):
+        LucasKanadeTracker()
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match="plots need matplotlib"):
+        plot_loss_curves({"loss": (np.arange(3), np.ones(3))}, tmp_path / "x.png")

@@ -1,0 +1,125 @@
+"""The training loop: overfitting, exact resume, fine-tuning with a frozen head, the pose path, DDP."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from cotracker.training.config import load_config
+from cotracker.training.logging import read_jsonl
+from cotracker.training.trainer import train
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # the test machine is shared; more threads than free cores make small models far slower
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _tiny(out, *extra):
+    return load_config("tiny", [f"trainer.out_dir={out}", "trainer.tensorboard=false", "trainer.log_every=1",
+                                "data.seq_len=8", "data.traj_per_sample=16", *extra])
+
+
+def _losses(out):
+    return {r["step"]: r["loss"] for r in read_jsonl(Path(out) / "log.jsonl") if r["kind"] == "train"}
+
+
+def test_tiny_overfits_one_batch(tmp_path):
+    cfg = _tiny(tmp_path / "run", "trainer.num_steps=20", "trainer.checkpoint_every=100",
+                "data.train.0.options={num_sequences: 1}", "loss.query_random_fraction=0", "optim.lr=2e-3",
+                "optim.clip_grad_norm=1.0")
+    res = train(cfg)
+    losses = _losses(tmp_path / "run")
+    assert res.step == 20 and sorted(losses) == list(range(1, 21))
+    assert losses[20] < 0.5 * losses[1], losses
+    assert (tmp_path / "run" / "model_final.safetensors").is_file()
+    # the final weights load through the hub
+    from cotracker.hub import build_cotracker
+
+    model = build_cotracker(tmp_path / "run" / "model_final.safetensors")
+    assert model.config.model_resolution == (64, 96)
+
+
+def test_resume_gives_the_same_losses(tmp_path):
+    extra = ["trainer.num_steps=6", "trainer.checkpoint_every=2", "trainer.keep_last=5", "optim.accumulate=2"]
+    train(_tiny(tmp_path / "full", *extra))
+    full = _losses(tmp_path / "full")
+    # interrupted run: stops after step 5; pretend it crashed after the step-4 checkpoint
+    part = _tiny(tmp_path / "part", *extra)
+    res = train(part, stop_after=5)
+    assert res.stopped_early and res.step == 5
+    (tmp_path / "part" / "checkpoints" / "step_00000005.ckpt").unlink()
+    assert max(_losses(tmp_path / "part")) == 5  # the log has records beyond the checkpoint...
+    res = train(part)  # ...which the resumed run replaces
+    assert res.step == 6 and not res.stopped_early
+    resumed = _losses(tmp_path / "part")
+    assert sorted(resumed) == list(range(1, 7))
+    for step in range(1, 7):
+        assert resumed[step] == pytest.approx(full[step], rel=1e-6, abs=1e-7), (step, resumed, full)
+    kept = sorted(p.name for p in (tmp_path / "part" / "checkpoints").iterdir())
+    assert kept == ["step_00000002.ckpt", "step_00000004.ckpt", "step_00000006.ckpt"]
+
+
+def test_finetune_from_checkpoint_with_frozen_vis_head(tmp_path):
+    train(_tiny(tmp_path / "base", "trainer.num_steps=1"))
+    weights = tmp_path / "base" / "model_final.safetensors"
+    from cotracker.hub import load_state_dict_file
+
+    base_sd, _ = load_state_dict_file(weights)
+    cfg = _tiny(tmp_path / "ft", "trainer.num_steps=2", f"model.init_checkpoint={weights}", "model.freeze_vis_head=true",
+                "model.num_keypoints=17")
+    train(cfg)
+    sd, _ = load_state_dict_file(tmp_path / "ft" / "model_final.safetensors")
+    assert "kp_emb" in sd and "kp_emb" not in base_sd
+    assert torch.equal(sd["vis_predictor.0.weight"], base_sd["vis_predictor.0.weight"])
+    assert not torch.equal(sd["fnet.conv1.weight"], base_sd["fnet.conv1.weight"])
+    # Meta's layout (a flat state dict in a .pth) and our training checkpoints work as starting points too
+    torch.save(base_sd, tmp_path / "flat.pth")
+    train(_tiny(tmp_path / "ft_pth", "trainer.num_steps=1", f"model.init_checkpoint={tmp_path / 'flat.pth'}"))
+    ckpt = sorted((tmp_path / "base" / "checkpoints").iterdir())[-1]
+    train(_tiny(tmp_path / "ft2", "trainer.num_steps=1", f"model.init_checkpoint={ckpt}"))
+    bad = _tiny(tmp_path / "bad", "trainer.num_steps=1", f"model.init_checkpoint={weights}", "model.overrides={window_len: 4}")
+    with pytest.raises(ValueError, match="does not fit the configured model"):
+        train(bad)
+
+
+def test_pose_mixture_with_validation_and_bf16(tmp_path):
+    out = tmp_path / "pose"
+    cfg = load_config("tiny_pose", [f"trainer.out_dir={out}", "trainer.num_steps=2", "trainer.val_every=2",
+                                    "trainer.video_every=2", "trainer.log_every=1", "data.train.0.weight=0",
+                                    "trainer.precision=bf16-mixed", "data.val_samples=1", "data.seq_len=8"])
+    train(cfg)
+    records = read_jsonl(out / "log.jsonl")
+    steps = [r for r in records if r["kind"] == "train"]
+    assert all(r["loss_bone"] > 0 and r["loss_continuity"] > 0 and r["loss_occlusion_vis"] > 0 for r in steps)
+    val = [r for r in records if r["kind"] == "val"][0]
+    for key in ("people_val/average_jaccard", "people_val/occlusion_accuracy", "people_val/pck@0.2", "people_val/oks"):
+        assert 0.0 <= val[key] <= 1.0
+    assert any((out / "tensorboard").iterdir())
+
+
+def _ddp_env():
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO / "src"))
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    return env
+
+
+def test_two_process_ddp_keeps_replicas_identical(tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "cotracker.cli",
+           "train", "--config", "tiny", "--devices", "2", "--accelerator", "cpu", f"trainer.out_dir={out}",
+           "trainer.num_steps=3", "trainer.log_every=1", "data.seq_len=8", "data.traj_per_sample=16",
+           "trainer.tensorboard=false"]
+    proc = subprocess.run(cmd, env=_ddp_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    end = [r for r in read_jsonl(out / "log.jsonl") if r["kind"] == "end"][0]
+    assert end["world_size"] == 2 and end["finished"]
+    assert end["replica_weight_spread"] == 0.0
