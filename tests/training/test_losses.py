@@ -163,3 +163,33 @@ def test_occlusion_aware_vis_loss_hand_computed():
     expected = (0.5 / 0.8 * (sp(-1.0) + sp(0.0)) + sp(-2.0) + sp(-1.0)) / 4
     got = occlusion_aware_vis_loss(z, visible, valid, kp, occlusion_rates=r)
     assert got.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_compute_losses_slices_gt_per_window():
+    from cotracker.models.cotracker2 import TrainData
+    from cotracker.training.config import load_config
+    from cotracker.training.trainer import compute_losses
+    from cotracker.types import CoTrackerData
+
+    T, N = 6, 2
+    gt = torch.arange(T * N * 2, dtype=torch.float32).view(1, T, N, 2)
+    vis = torch.ones(1, T, N, dtype=torch.bool)
+    vis[0, 4, 1] = False  # occluded only inside window 1
+    batch = CoTrackerData(video=torch.zeros(1, T, 3, 4, 4), trajectory=gt, visibility=vis,
+                          valid=torch.ones(1, T, N, dtype=torch.bool), keypoint_ids=torch.full((1, N), -1))
+    # window 0 covers frames [0, 4) and is exact; window 1 covers [2, 6) and is off by 1 px in x
+    w0 = gt[:, 0:4].clone()
+    w1 = gt[:, 2:6].clone() + torch.tensor([1.0, 0.0])
+    mask = torch.ones(1, T, N, dtype=torch.bool)
+    mask[0, :2, 1] = False  # point 1 queried at frame 2
+    logits = [torch.zeros(1, 4, N), torch.zeros(1, 4, N)]
+    data = TrainData([[w0], [w1]], logits, [0, 2], mask)
+    cfg = load_config("tiny")
+    terms = compute_losses(data, batch, cfg)
+    # track: window 0 -> 0; window 1 -> mean_xy |(1, 0)| = 0.5 on every valid entry; sum over windows / N = 0.25
+    assert terms.track.item() == pytest.approx(0.25, rel=1e-5)
+    # vis: logit 0 -> softplus(0) = log 2 for both classes; each window with both classes gives 2 log 2,
+    # window 0 has no occluded valid entry -> log 2; total (log 2 + 2 log 2) / N
+    assert terms.vis.item() == pytest.approx(3 * math.log(2) / 2, rel=1e-4)
+    assert terms.total.item() == pytest.approx(0.25 + 10 * 3 * math.log(2) / 2, rel=1e-4)
+    assert terms.bone.item() == 0.0 and terms.continuity.item() == 0.0

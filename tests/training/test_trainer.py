@@ -123,3 +123,37 @@ def test_two_process_ddp_keeps_replicas_identical(tmp_path):
     end = [r for r in read_jsonl(out / "log.jsonl") if r["kind"] == "end"][0]
     assert end["world_size"] == 2 and end["finished"]
     assert end["replica_weight_spread"] == 0.0
+
+
+def test_official_format_folders_mixture(tmp_path):
+    """Kubric MOVi-F and PoseTrack18 folders (written by the data package) mixed 50/50, validation on both."""
+    import numpy as np
+
+    from cotracker.data.synthetic_people import PeopleConfig, generate_people, write_people_sequence
+
+    root = tmp_path / "data"
+    for i in range(2):
+        clip = generate_people(PeopleConfig(size_hw=(64, 96), num_frames=10, max_people=2, surface_points_per_person=16,
+                                            background_points=32), np.random.default_rng(i))
+        write_people_sequence(root, f"vid{i}", clip, split="train", video_index=i)
+    out = tmp_path / "run"
+    cfg = load_config("kubric50_posetrack50_present", [
+        "model.preset=tiny", "model.train_iters=1", "data.crop_size=[64, 96]", "data.seq_len=8",
+        "data.traj_per_sample=16", "data.num_workers=0", "data.val_samples=1",
+        f"data.train.0.root={root / 'kubric'}", f"data.train.1.root={root}",
+        f"data.val.0.root={root / 'kubric'}", f"data.val.1.root={root}",
+        "data.val.1.options={json_folder: posetrack_data/annotations/train}",
+        f"trainer.out_dir={out}", "trainer.num_steps=2", "trainer.val_every=2", "trainer.log_every=1",
+        "trainer.accelerator=cpu", "trainer.devices=1", "trainer.tensorboard=false", "trainer.video_every=0",
+        "data.train.0.options={use_augs: false}",
+    ])
+    train(cfg)
+    val = [r for r in read_jsonl(out / "log.jsonl") if r["kind"] == "val"][0]
+    assert "kubric_val/average_jaccard" in val and "posetrack_val/pck@0.2" in val
+    bad = load_config("kubric50_posetrack50_present", [f"data.train.1.root={root}", f"data.train.0.root={root / 'kubric'}",
+                                                       "data.val=[]", "data.train.1.options={json_folder: nowhere}",
+                                                       "model.preset=tiny", "data.crop_size=[64, 96]",
+                                                       f"trainer.out_dir={tmp_path / 'bad'}", "trainer.accelerator=cpu"])
+    with pytest.raises(FileNotFoundError, match="PoseTrack annotation folder .*nowhere does not exist"):
+        train(bad, stop_after=0)
+    assert not (tmp_path / "bad").exists()  # nothing written before the data is checked

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -91,7 +92,9 @@ def run(args) -> int:
                 _task(t)
                 bar.update()
         else:
-            with ProcessPoolExecutor(max_workers=args.workers, initializer=_single_threaded_worker) as ex:
+            # 'spawn', not fork: a fork of a process whose OpenMP/OpenCV thread pools are running can deadlock.
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=args.workers, mp_context=ctx, initializer=_single_threaded_worker) as ex:
                 for _ in ex.map(_task, tasks):
                     bar.update()
     finally:

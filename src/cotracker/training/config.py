@@ -165,7 +165,12 @@ class LossConfig:
             + bone_weight * bone_length_loss                      (keypoint tracks only)
             + occlusion_vis_weight * occlusion_aware_vis_loss     (keypoint tracks only)
 
+    The pose terms apply to points with a keypoint id (``keypoint_ids >= 0``, i.e. sources with
+    ``keypoint_ids: true``), on the last refinement iterate of each window, averaged over windows.
+
     Attributes:
+        occluded_weight: None (CoTracker2: occluded points share the trajectory term) or a separate L1 weight
+            for occluded points (CoTracker3 uses visible_weight 0.05, occluded_weight 0.01, huber_delta 6).
         normalization: ``per_track`` (CoTracker2: sum over windows / N; the default) or ``mean``
             (CoTracker3: mean over windows).
         query_random_fraction: share of tracks queried at a random visible frame.

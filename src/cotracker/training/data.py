@@ -71,7 +71,7 @@ def build_dataset(entry: DatasetConfig, data: DataConfig, seed: int) -> Dataset:
             from cotracker.data.posetrack import PoseTrackDataset
 
             root = Path(entry.root).expanduser()
-            json_folder = Path(opts.pop("json_folder", "annotations/train"))
+            json_folder = Path(opts.pop("json_folder", "posetrack_data/annotations/train"))
             json_folder = json_folder if json_folder.is_absolute() else root / json_folder
             if not json_folder.is_dir():
                 raise FileNotFoundError(

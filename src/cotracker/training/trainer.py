@@ -27,7 +27,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 import torch
@@ -43,7 +43,7 @@ from cotracker.training.checkpointing import (
     restore_rng_state,
     save_checkpoint_atomic,
 )
-from cotracker.training.config import TrainConfig, check_data_paths, config_from_dict, config_to_dict
+from cotracker.training.config import TrainConfig, check_data_paths, config_to_dict
 from cotracker.training.data import MixtureBatchSampler, SourceMixture, build_dataset, fit_sample, mix_seed
 from cotracker.training.logging import JsonlLogger, TensorBoardLogger
 from cotracker.training.losses import balanced_vis_loss, slice_windows, track_loss
@@ -120,6 +120,11 @@ def build_model(cfg: TrainConfig):
             f"data.crop_size {tuple(cfg.data.crop_size)} differs from the model resolution "
             f"{tuple(tracker_cfg.model_resolution)}; set data.crop_size={list(tracker_cfg.model_resolution)} "
             "or model.overrides.model_resolution to match"
+        )
+    if cfg.data.seq_len <= tracker_cfg.step:
+        raise ValueError(
+            f"data.seq_len {cfg.data.seq_len} is too short for window_len {tracker_cfg.window_len}: the model runs no "
+            f"window on clips of <= {tracker_cfg.step} frames; use data.seq_len >= {tracker_cfg.window_len}"
         )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.trainer.seed)
@@ -236,11 +241,15 @@ def _grad_norm(params) -> torch.Tensor:
     return torch.stack(norms).norm() if norms else torch.zeros(())
 
 
-def _make_loader(cfg: TrainConfig, rank: int, start_micro: int):
+def _build_sources(cfg: TrainConfig) -> list:
+    return [build_dataset(e, cfg.data, seed=mix_seed(cfg.trainer.seed, i)) for i, e in enumerate(cfg.data.train)]
+
+
+def _make_loader(cfg: TrainConfig, rank: int, start_micro: int, datasets: Optional[list] = None):
     from torch.utils.data import DataLoader
 
     entries = cfg.data.train
-    datasets = [build_dataset(e, cfg.data, seed=mix_seed(cfg.trainer.seed, i)) for i, e in enumerate(entries)]
+    datasets = _build_sources(cfg) if datasets is None else datasets
     mixture = SourceMixture(datasets, [e.name for e in entries], [e.keypoint_ids for e in entries],
                             seq_len=cfg.data.seq_len, num_tracks=cfg.data.traj_per_sample)
     sampler = MixtureBatchSampler(
@@ -401,6 +410,7 @@ def train(cfg: TrainConfig, stop_after: Optional[int] = None, fabric=None) -> Tr
         fabric = _make_fabric(cfg)
         fabric.launch()
     tc = cfg.trainer
+    sources = _build_sources(cfg)  # fail on bad data before anything is written
     out_dir = Path(tc.out_dir)
     ckpt_dir = out_dir / "checkpoints"
     rank0 = fabric.global_rank == 0
@@ -426,9 +436,11 @@ def train(cfg: TrainConfig, stop_after: Optional[int] = None, fabric=None) -> Tr
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start_step = int(state["step"])
+        if state["scheduler"].get("total_steps") != tc.num_steps + cfg.optim.schedule_extra_steps:
+            logger.warning("trainer.num_steps changed since the checkpoint; the LR schedule keeps its original length")
         if rank0 and state.get("rng") is not None:
             restore_rng_state(state["rng"])
-        if config_to_dict(config_from_dict(state["train_config"])).get("model") != config_to_dict(cfg).get("model"):
+        if state.get("train_config", {}).get("model") != config_to_dict(cfg).get("model"):
             logger.warning("the model section of the config differs from the checkpoint's; using the checkpoint weights")
         logger.info("resuming from %s (step %d)", resume, start_step)
     model, optimizer = fabric.setup(model, optimizer)
@@ -437,7 +449,7 @@ def train(cfg: TrainConfig, stop_after: Optional[int] = None, fabric=None) -> Tr
     jsonl = JsonlLogger(out_dir / "log.jsonl", resume_step=start_step if resume is not None else None, enabled=rank0)
     tb = TensorBoardLogger(out_dir / "tensorboard", enabled=rank0 and tc.tensorboard)
     accumulate = cfg.optim.accumulate
-    loader, _ = _make_loader(cfg, fabric.global_rank, start_micro=start_step * accumulate)
+    loader, _ = _make_loader(cfg, fabric.global_rank, start_micro=start_step * accumulate, datasets=sources)
     batches = iter(loader)
     use_kp = module.config.num_keypoints > 0
     last_loss = float("nan")
