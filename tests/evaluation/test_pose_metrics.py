@@ -11,7 +11,6 @@ from cotracker.evaluation.pose_metrics import (
     keypoint_box_area,
     object_keypoint_similarity,
     pck,
-    posetrack_to_coco,
     temporal_consistency,
     torso_size,
 )
@@ -79,19 +78,6 @@ def test_oks_by_hand():
     assert object_keypoint_similarity(pred, gt, vis, np.array(area)) == pytest.approx(want)
     assert object_keypoint_similarity(gt, gt, vis, np.array(area)) == pytest.approx(1.0)
     assert math.isnan(object_keypoint_similarity(pred, gt, np.zeros(17, bool), np.array(area)))
-
-
-def test_posetrack_to_coco_keeps_shared_slots():
-    kp = np.arange(17 * 2, dtype=float).reshape(17, 2)
-    coco = posetrack_to_coco(kp)
-    for i, name in enumerate(COCO_KEYPOINTS):
-        if name in POSETRACK_KEYPOINTS:
-            np.testing.assert_array_equal(coco[i], kp[POSETRACK_KEYPOINTS.index(name)])
-    # the head points sit in the eye slots and are scored with the eye sigma
-    np.testing.assert_array_equal(coco[1], kp[POSETRACK_KEYPOINTS.index("head_bottom")])
-    assert OKS_SIGMAS[1] == pytest.approx(0.025)
-    with pytest.raises(ValueError, match=r"expected \(\.\.\., 17, D\)"):
-        posetrack_to_coco(np.zeros((16, 2)))
 
 
 def test_temporal_consistency_by_hand():

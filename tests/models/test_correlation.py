@@ -1,9 +1,11 @@
 import math
 
+import pytest
+
 import torch
 import torch.nn.functional as F
 
-from cotracker.models.correlation import build_pyramid, local_correlation, neighbourhood_offsets
+from cotracker.models.correlation import build_pyramid, flatten_pyramid, local_correlation, neighbourhood_offsets
 
 
 def _full_volume_correlation(pyramid, track_feat, coords, radius):
@@ -48,7 +50,7 @@ def test_constructed_ordering_example():
     fmap = (10 * xs + ys)[None, None]  # (1, 1, h, w)
     feat = torch.ones(1, 1, 1, 1)
     coords = torch.tensor([[[[4.0, 4.0]]]])
-    corr = local_correlation([fmap], feat, coords, radius=3)[0, 0, 0]  # (49,)
+    corr = local_correlation(flatten_pyramid([fmap]), feat, coords, radius=3)[0, 0, 0]  # (49,)
     for idx in range(49):
         i, j = divmod(idx, 7)
         assert corr[idx].item() == 10 * (4 + i - 3) + (4 + j - 3)  # x-offset slow, y-offset fast
@@ -62,7 +64,7 @@ def test_local_equals_full_volume():
     feat = torch.randn(B, S, N, C, generator=g)
     # include points outside the map to exercise the border clamping
     coords = torch.rand(B, S, N, 2, generator=g) * torch.tensor([w + 6.0, h + 6.0]) - 3
-    local = local_correlation(pyr, feat, coords, r)
+    local = local_correlation(flatten_pyramid(pyr), feat, coords, r)
     full = _full_volume_correlation(pyr, feat, coords, r)
     assert local.shape == (B, S, N, levels * (2 * r + 1) ** 2)
     torch.testing.assert_close(local, full, atol=1e-5, rtol=1e-5)
@@ -71,6 +73,12 @@ def test_local_equals_full_volume():
 def test_correlation_backward():
     fm = torch.randn(2, 4, 8, 8, requires_grad=True)
     feat = torch.randn(1, 2, 3, 4, requires_grad=True)
-    out = local_correlation(build_pyramid(fm, 2), feat, torch.rand(1, 2, 3, 2) * 7, 3)
+    out = local_correlation(flatten_pyramid(build_pyramid(fm, 2)), feat, torch.rand(1, 2, 3, 2) * 7, 3)
     out.sum().backward()
     assert torch.isfinite(fm.grad).all() and fm.grad.abs().sum() > 0 and feat.grad.abs().sum() > 0
+
+
+def test_local_correlation_rejects_channels_first_maps():
+    fm = torch.randn(2, 4, 8, 8)
+    with pytest.raises(ValueError, match="channels-last"):
+        local_correlation(build_pyramid(fm, 1), torch.randn(1, 2, 3, 4), torch.rand(1, 2, 3, 2), 1)

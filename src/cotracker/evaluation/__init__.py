@@ -27,7 +27,6 @@ from cotracker.evaluation.pose_metrics import (
     head_size,
     object_keypoint_similarity,
     pck,
-    posetrack_to_coco,
     temporal_consistency,
     torso_size,
 )
@@ -43,7 +42,6 @@ __all__ = [
     "torso_size",
     "head_size",
     "object_keypoint_similarity",
-    "posetrack_to_coco",
     "temporal_consistency",
     "BadjaConfig",
     "BadjaSequence",

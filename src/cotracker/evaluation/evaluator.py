@@ -45,7 +45,6 @@ from cotracker.evaluation.pose_metrics import (
     keypoint_box_area,
     object_keypoint_similarity,
     pck,
-    posetrack_to_coco,
     temporal_consistency,
     torso_size,
 )
@@ -497,10 +496,8 @@ def _score_posetrack(tracker, sample, config: EvalConfig) -> tuple[dict, int]:
         "pck_torso": pck(pr_k, gt_k, scored, torso_size(gt_k, vis_k), config.pose_alpha).pck,
         "pckh": pck(pr_k, gt_k, scored, hsize, config.pckh_alpha).pck,
     }
-    oks = object_keypoint_similarity(
-        posetrack_to_coco(pr_k), posetrack_to_coco(gt_k), posetrack_to_coco(scored[..., None])[..., 0],
-        keypoint_box_area(gt_k, vis_k),
-    )
+    # PoseTrack order is scored slot for slot with COCO's sigmas (head_bottom/head_top take the eyes').
+    oks = object_keypoint_similarity(pr_k, gt_k, scored, keypoint_box_area(gt_k, vis_k))
     out["oks"] = float(np.nanmean(oks)) if np.isfinite(oks).any() else float("nan")
     out.update({k: float(v) for k, v in temporal_consistency(pred, tracks, vis).items()})
     return out, len(keep)

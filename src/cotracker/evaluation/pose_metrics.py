@@ -6,8 +6,8 @@ unless a function says otherwise; coordinates are ``(x, y)`` pixels of one frame
 * :func:`pck` -- fraction of visible ground-truth keypoints whose prediction lies within
   ``alpha * size`` of it, where ``size`` is a per-instance normaliser from :func:`bbox_size`,
   :func:`torso_size` or :func:`head_size` (PCKh@0.5 = ``pck(..., head_size(...), alpha=0.5)``).
-* :func:`object_keypoint_similarity` -- COCO OKS with the COCO sigmas (PoseTrack slots map onto COCO slot
-  for slot: :func:`posetrack_to_coco`).
+* :func:`object_keypoint_similarity` -- COCO OKS with the COCO sigmas, applied slot for slot to PoseTrack
+  order as the PoseTrack evaluation does (head_bottom/head_top take the eyes' sigmas).
 * :func:`temporal_consistency` -- jitter (mean acceleration magnitude) of prediction and ground truth,
   and the acceleration error between them.
 """
@@ -18,19 +18,17 @@ from typing import Optional
 
 import numpy as np
 
-from cotracker.pose.keypoints import COCO_KEYPOINTS, NUM_KEYPOINTS, OKS_SIGMAS, POSETRACK_KEYPOINTS
+from cotracker.pose.keypoints import NUM_KEYPOINTS, OKS_SIGMAS, POSETRACK_KEYPOINTS
 
 __all__ = [
     "PCKResult",
     "HEAD_BOX_SCALE",
-    "POSETRACK_TO_COCO",
     "pck",
     "bbox_size",
     "torso_size",
     "head_size",
     "head_size_from_box",
     "keypoint_box_area",
-    "posetrack_to_coco",
     "object_keypoint_similarity",
     "temporal_consistency",
 ]
@@ -38,12 +36,6 @@ __all__ = [
 # MPII / PoseTrack: the head size is 0.6 x the diagonal of the annotated head box.
 HEAD_BOX_SCALE = 0.6
 
-# For each COCO slot, the PoseTrack slot that fills it. PoseTrack puts head_bottom and head_top in the
-# slots COCO uses for the eyes; the official PoseTrack evaluation scores them with the eyes' sigmas.
-POSETRACK_TO_COCO: tuple[int, ...] = tuple(range(NUM_KEYPOINTS))
-assert all(
-    POSETRACK_KEYPOINTS[i] == COCO_KEYPOINTS[i] for i in range(NUM_KEYPOINTS) if i not in (1, 2)
-), "PoseTrack and COCO must agree on every slot but the two head points"
 
 
 @dataclass
@@ -217,14 +209,6 @@ def keypoint_box_area(gt: np.ndarray, visible: np.ndarray) -> np.ndarray:
     return np.where(vis.sum(axis=-1) >= 2, wh[..., 0] * wh[..., 1], np.nan)
 
 
-def posetrack_to_coco(keypoints: np.ndarray) -> np.ndarray:
-    """Reorder (..., 17, D) PoseTrack-order keypoints into COCO slots (head_bottom/head_top take the eye slots)."""
-    kp = np.asarray(keypoints)
-    if kp.ndim < 2 or kp.shape[-2] != NUM_KEYPOINTS:
-        raise ValueError(f"expected (..., 17, D) PoseTrack keypoints, got shape {kp.shape}")
-    return kp[..., list(POSETRACK_TO_COCO), :]
-
-
 def object_keypoint_similarity(
     pred: np.ndarray,
     gt: np.ndarray,
@@ -238,7 +222,7 @@ def object_keypoint_similarity(
     (COCO's ``e = d^2 / (2 s^2 k^2)``, ``s^2`` = the object area).
 
     Args:
-        pred: (..., 17, 2) predicted ``(x, y)`` pixels, COCO slot order (use :func:`posetrack_to_coco`).
+        pred: (..., 17, 2) predicted ``(x, y)`` pixels, COCO slot order (PoseTrack order scores slot for slot: its head_bottom/head_top take the eyes' sigmas).
         gt: (..., 17, 2) ground truth, same order.
         visible: (..., 17) bool, GT keypoints to score.
         area: (...) object area in px^2 (segment area, or :func:`keypoint_box_area`).

@@ -35,7 +35,7 @@ from torch import Tensor, nn
 
 from ..geometry import features_to_pixels, pixels_to_features, sample_features4d, sample_features5d
 from .config import TrackerConfig, cotracker2
-from .correlation import build_pyramid, local_correlation
+from .correlation import build_pyramid, flatten_pyramid, local_correlation
 from .embeddings import flow_embedding, sincos_2d_grid, time_embedding
 from .encoder import BasicEncoder
 from .transformer import EfficientUpdateFormer
@@ -393,7 +393,7 @@ class CoTracker2(nn.Module):
         C, h, w = fmaps.shape[2:]
         if S != c.window_len:
             raise ValueError(f"forward_window needs exactly window_len={c.window_len} frames, got {S}")
-        pyramid = build_pyramid(fmaps.reshape(B * S, C, h, w), c.correlation.levels)
+        pyramid = flatten_pyramid(build_pyramid(fmaps.reshape(B * S, C, h, w), c.correlation.levels))
 
         # Position embedding at the window's first-frame init position (once), time embedding, keypoint type.
         pos = sample_features4d(self.pos_emb.expand(B, -1, -1, -1), coords[:, 0])  # (B, N, D)

@@ -130,7 +130,7 @@ class ModelConfig:
     """Which tracker to train.
 
     Attributes:
-        preset: ``cotracker2`` or ``tiny`` (a :mod:`cotracker.models.config` preset).
+        preset: a :mod:`cotracker.models.config` preset name (``cotracker2``, ``cotracker2v1``, ``small``, ``tiny``).
         overrides: TrackerConfig fields to change (e.g. ``{window_len: 16}``).
         num_keypoints: 0 (keypoint embedding absent) or 17 (present).
         init_checkpoint: fine-tune from this checkpoint: a registered name or a path to a ``.pth`` (Meta's
@@ -147,8 +147,10 @@ class ModelConfig:
     train_iters: int = 4
 
     def __post_init__(self):
-        if self.preset not in ("cotracker2", "tiny"):
-            raise ValueError(f"model.preset must be 'cotracker2' or 'tiny', got {self.preset!r}")
+        from cotracker.models.config import PRESETS  # noqa: PLC0415
+
+        if self.preset not in PRESETS:
+            raise ValueError(f"model.preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
         if self.num_keypoints not in (0, 17):
             raise ValueError(f"model.num_keypoints must be 0 (embedding absent) or 17 (present), got {self.num_keypoints}")
         if self.train_iters < 1:

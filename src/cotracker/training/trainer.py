@@ -339,7 +339,6 @@ def _pose_metrics(pred: torch.Tensor, gt: torch.Tensor, vis: torch.Tensor, valid
         keypoint_box_area,
         object_keypoint_similarity,
         pck,
-        posetrack_to_coco,
     )
     from cotracker.pose.keypoints import NUM_KEYPOINTS
 
@@ -360,8 +359,7 @@ def _pose_metrics(pred: torch.Tensor, gt: torch.Tensor, vis: torch.Tensor, valid
     res = pck(P, G, V, bbox_size(G, V), alpha=0.2)
     if np.isfinite(res.pck):
         per_metric.setdefault("pck@0.2", []).append(res.pck)
-    oks = object_keypoint_similarity(posetrack_to_coco(P), posetrack_to_coco(G), posetrack_to_coco(V[..., None])[..., 0],
-                                     keypoint_box_area(G, V))
+    oks = object_keypoint_similarity(P, G, V, keypoint_box_area(G, V))  # PoseTrack slots, COCO sigmas
     if np.isfinite(oks).any():
         per_metric.setdefault("oks", []).append(float(np.nanmean(oks)))
 
