@@ -152,3 +152,19 @@ def test_sha256_is_verified(tmp_path, monkeypatch, model):
 def test_build_without_checkpoint():
     m = build_cotracker(config=tiny())
     assert isinstance(m, CoTracker2) and not m.training and m.config == tiny()
+
+
+def test_saved_checkpoint_has_ordinary_file_permissions(tmp_path):
+    import os
+    import stat
+
+    from cotracker.hub import save_checkpoint
+    from cotracker.models.config import tiny
+    from cotracker.models.cotracker2 import CoTracker2
+
+    path = tmp_path / "m.safetensors"
+    save_checkpoint(CoTracker2(tiny()), path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # not the 0600 of a private temp file
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]  # no temporary file left behind

@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Union
@@ -303,9 +302,9 @@ def save_checkpoint(model: CoTracker2, path: PathLike) -> str:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(prefix=p.name + ".", suffix=".tmp", dir=str(p.parent))
-    os.close(fd)
-    try:
+    from .io.atomic import atomic_path  # noqa: PLC0415
+
+    with atomic_path(p) as tmp:
         if p.suffix.lower() in (".pth", ".pt"):
             # The official wrapped layout, plus our config (plain types, readable with weights_only=True).
             torch.save({"model": sd, CONFIG_METADATA_KEY: model.config.to_dict()}, tmp)
@@ -313,11 +312,6 @@ def save_checkpoint(model: CoTracker2, path: PathLike) -> str:
             meta = {CONFIG_METADATA_KEY: json.dumps(model.config.to_dict()), "format": "pt"}
             save_file(sd, tmp, metadata=meta)
         digest = sha256_file(tmp)
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return digest
 
 

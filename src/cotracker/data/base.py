@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -100,18 +98,13 @@ def decode_image_bytes(data: bytes, where: str) -> np.ndarray:
 
 
 def atomic_write(path, write: Callable[[object], None], binary: bool = True) -> Path:
-    """Write a file atomically: ``write(fileobj)`` fills a temp file in the same folder, then ``os.replace``."""
+    """Write a file atomically: ``write(fileobj)`` fills a temp file in the same folder, then it replaces ``path``
+    (see :func:`cotracker.io.atomic.atomic_path`)."""
+    from cotracker.io.atomic import atomic_path  # noqa: PLC0415
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb" if binary else "w") as f:
+        write(f)
     return path
 
 

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from cotracker.data.base import atomic_write, read_rgb, require_dir, to_sample, write_image
+from cotracker.io.torchfiles import safe_torch_load
 from cotracker.types import CoTrackerData
 
 __all__ = ["DynamicReplicaDataset", "write_dynamic_replica_sequence"]
@@ -178,7 +179,7 @@ class DynamicReplicaDataset(torch.utils.data.Dataset):
         for a in frames_ann:
             tpath = self._resolve(a["trajectories"]["path"])
             try:
-                traj = _load_trajectory_file(tpath)
+                traj = safe_torch_load(tpath)
             except Exception as exc:  # torch raises several types for corrupt files
                 raise ValueError(f"cannot read Dynamic Replica trajectory file {tpath}: {exc}") from None
             if not isinstance(traj, dict) or "traj_2d" not in traj or "verts_inds_vis" not in traj:
@@ -209,12 +210,3 @@ class DynamicReplicaDataset(torch.utils.data.Dataset):
         q = np.concatenate([np.zeros((keep.size, 1), np.float32), tracks[0]], axis=1)
         return to_sample(frames, tracks, visible, seq_name=name, query_points=q)
 
-
-def _load_trajectory_file(path: Path) -> dict:
-    """Read a per-frame trajectory file as data: ``torch.load(weights_only=True)`` (tensors, and numpy arrays
-    through an explicit allow-list), so a malicious file cannot run code."""
-    core = getattr(np, "_core", None) or np.core
-    allowed = [core.multiarray._reconstruct, np.ndarray, np.dtype]
-    allowed += [type(np.dtype(t)) for t in ("bool", "uint8", "int32", "int64", "float16", "float32", "float64")]
-    with torch.serialization.safe_globals(allowed):
-        return torch.load(path, map_location="cpu", weights_only=True)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from cotracker.io.atomic import atomic_path
+from cotracker.io.torchfiles import safe_torch_load
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -80,7 +81,7 @@ def load_training_checkpoint(path: PathLike, map_location: Any = "cpu") -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"training checkpoint {path} does not exist")
-    state = torch.load(path, map_location=map_location, weights_only=False)
+    state = safe_torch_load(path, map_location=map_location)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(
             f"{path} is not a cotracker training checkpoint (format {CHECKPOINT_FORMAT!r}); "
