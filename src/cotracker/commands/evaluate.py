@@ -8,6 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from cotracker.commands._args import positive_int
+
 __all__ = ["add_parser", "run"]
 
 DATASETS = (
@@ -33,13 +35,6 @@ examples:
 """
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
-    return value
-
-
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``evaluate`` sub-command to ``subparsers`` and set its ``func``."""
     p = subparsers.add_parser(
@@ -62,17 +57,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     who.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device of the model (default auto)")
     p.add_argument("--protocol", choices=("joint", "single"), default="joint",
                    help="joint: all queries of a video in one call; single: one call per query (default joint)")
-    p.add_argument("--max-videos", type=_positive_int, default=None, metavar="N", help="evaluate only the first N videos")
+    p.add_argument("--max-videos", type=positive_int, default=None, metavar="N", help="evaluate only the first N videos")
     p.add_argument("--out", metavar="DIR", default=None, help="folder for the result files (default: only print the table)")
     p.add_argument("--name", default=None, help="label of the tracker in the tables (default: the baseline or checkpoint name)")
     p.add_argument("--step", type=int, default=None, help="training step of the checkpoint, stored with the results")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     s = p.add_argument_group("synthetic held-out set (--dataset synthetic)")
-    s.add_argument("--synthetic-videos", type=_positive_int, default=8, metavar="N", help="clips (default 8)")
-    s.add_argument("--synthetic-frames", type=_positive_int, default=24, metavar="T", help="frames per clip (default 24)")
-    s.add_argument("--synthetic-size", type=_positive_int, nargs=2, default=(256, 256), metavar=("H", "W"),
+    s.add_argument("--synthetic-videos", type=positive_int, default=8, metavar="N", help="clips (default 8)")
+    s.add_argument("--synthetic-frames", type=positive_int, default=24, metavar="T", help="frames per clip (default 24)")
+    s.add_argument("--synthetic-size", type=positive_int, nargs=2, default=(256, 256), metavar=("H", "W"),
                    help="frame size (default 256 256)")
-    s.add_argument("--synthetic-points", type=_positive_int, default=64, metavar="N", help="tracks scored per clip (default 64)")
+    s.add_argument("--synthetic-points", type=positive_int, default=64, metavar="N", help="tracks scored per clip (default 64)")
     s.add_argument("--synthetic-seed", type=int, default=1_000_000, help="base seed of the held-out set (default 1000000)")
     p.set_defaults(func=run)
     return p

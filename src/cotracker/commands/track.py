@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from cotracker.commands._args import non_negative_int, positive_int
+
 __all__ = ["add_parser", "run"]
 
 DESCRIPTION = """\
@@ -31,20 +33,6 @@ examples:
 """
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
-    return value
-
-
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``track`` sub-command to ``subparsers`` and set its ``func``."""
     p = subparsers.add_parser(
@@ -65,9 +53,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     what = p.add_argument_group("what to track")
     what.add_argument("--queries", metavar="FILE", default=None,
                       help="CSV or JSON of query points t,x,y[,name] (t = source frame number, x,y = pixels)")
-    what.add_argument("--grid-size", type=_positive_int, default=None, metavar="N",
+    what.add_argument("--grid-size", type=positive_int, default=None, metavar="N",
                       help="track an N x N grid of points (default 10 when no --queries/--dense)")
-    what.add_argument("--grid-query-frame", type=_non_negative_int, default=0, metavar="T",
+    what.add_argument("--grid-query-frame", type=non_negative_int, default=0, metavar="T",
                       help="source frame number the grid (or dense lattice) starts from (default 0)")
     what.add_argument("--mask", metavar="PNG", default=None,
                       help="segmentation mask of the video's size: only grid points on its non-zero pixels are tracked")
@@ -75,17 +63,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     what.add_argument("--backward", action="store_true",
                       help="also track backwards in time, so points have positions before their query frame")
     frames = p.add_argument_group("frames")
-    frames.add_argument("--start", type=_non_negative_int, default=0, metavar="T", help="first frame to use (default 0)")
-    frames.add_argument("--end", type=_positive_int, default=None, metavar="T",
+    frames.add_argument("--start", type=non_negative_int, default=0, metavar="T", help="first frame to use (default 0)")
+    frames.add_argument("--end", type=positive_int, default=None, metavar="T",
                         help="stop before this frame (exclusive; default: the end of the video)")
-    frames.add_argument("--stride", type=_positive_int, default=1, metavar="K", help="use every K-th frame (default 1)")
-    frames.add_argument("--max-size", type=_positive_int, default=None, metavar="PX",
+    frames.add_argument("--stride", type=positive_int, default=1, metavar="K", help="use every K-th frame (default 1)")
+    frames.add_argument("--max-size", type=positive_int, default=None, metavar="PX",
                         help="decode and draw frames with the longest side at most PX pixels (tracks stay in source pixels)")
     output = p.add_argument_group("output")
     output.add_argument("--out", metavar="DIR", default=None, help="output folder (default ./cotracker_out/<video name>/)")
     output.add_argument("--overwrite", action="store_true",
                         help="replace an existing output folder (the old one is removed only after the new one is complete)")
-    output.add_argument("--trail", type=_non_negative_int, default=0, metavar="N",
+    output.add_argument("--trail", type=non_negative_int, default=0, metavar="N",
                         help="draw each point's path over the last N frames in the overlay (default 0: points only)")
     output.add_argument("--no-overlay", action="store_true", help="do not write overlay.mp4")
     output.add_argument("--no-progress", action="store_true", help="hide the progress bars")
