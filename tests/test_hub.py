@@ -168,3 +168,24 @@ def test_saved_checkpoint_has_ordinary_file_permissions(tmp_path):
     os.umask(umask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # not the 0600 of a private temp file
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]  # no temporary file left behind
+
+
+def test_training_checkpoint_loads_with_its_own_config(tmp_path):
+    """A trainer .ckpt (optimizer, numpy RNG state, "model_config") loads as a model with the stored config:
+    the head count is not recoverable from the weights, so guessing it would silently change the model."""
+    import numpy as np
+
+    from cotracker.training.checkpointing import CHECKPOINT_FORMAT
+
+    torch.manual_seed(0)
+    model = CoTracker2(tiny())
+    assert model.config.transformer.num_heads == 2  # the weight shapes alone would suggest another count
+    state = {"format": CHECKPOINT_FORMAT, "step": 7, "model": model.state_dict(),
+             "model_config": model.config.to_dict(), "rng": {"numpy": np.random.default_rng(0).random(3)}}
+    path = tmp_path / "step_00000007.ckpt"
+    torch.save(state, path)
+    sd, cfg = load_state_dict_file(path)
+    assert cfg == model.config
+    loaded = build_cotracker(path)
+    assert loaded.config.transformer.num_heads == 2
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))

@@ -27,6 +27,7 @@ __all__ = [
     "CheckpointEntry",
     "REGISTRY",
     "DEFAULT_CHECKPOINT",
+    "DEFAULT_POSE_CHECKPOINT",
     "CONFIG_METADATA_KEY",
     "checkpoint_search_dirs",
     "resolve_checkpoint",
@@ -79,6 +80,8 @@ REGISTRY: dict[str, CheckpointEntry] = {
     ]
 }
 DEFAULT_CHECKPOINT = "cotracker2-synth"
+#: default of :func:`cotracker.pose.track_pose` and ``cotracker track-pose`` (has the keypoint embedding)
+DEFAULT_POSE_CHECKPOINT = "cotracker2-synth-pose"
 
 
 def checkpoint_search_dirs() -> list[Path]:
@@ -171,16 +174,21 @@ def load_state_dict_file(path: PathLike) -> tuple[dict[str, torch.Tensor], Optio
         return sd, config
     if suffix in (".pth", ".pt", ".ckpt", ".bin"):
         try:
-            obj = torch.load(str(p), map_location="cpu", weights_only=True)
+            from .io.torchfiles import safe_torch_load  # noqa: PLC0415
+
+            # weights_only=True plus numpy arrays (training checkpoints hold RNG states)
+            obj = safe_torch_load(p, map_location="cpu")
         except Exception as exc:
             raise ValueError(
                 f"cannot read {p} as a PyTorch checkpoint (torch.load with weights_only=True failed): {exc}"
             ) from exc
         config = None
         if isinstance(obj, Mapping) and "model" in obj and isinstance(obj["model"], Mapping):
-            if isinstance(obj.get(CONFIG_METADATA_KEY), Mapping):
+            # our exported .pth files carry "cotracker_config"; training checkpoints (.ckpt) "model_config"
+            cfg_key = next((k for k in (CONFIG_METADATA_KEY, "model_config") if isinstance(obj.get(k), Mapping)), None)
+            if cfg_key is not None:
                 try:
-                    config = TrackerConfig.from_dict(obj[CONFIG_METADATA_KEY])
+                    config = TrackerConfig.from_dict(obj[cfg_key])
                 except (TypeError, ValueError) as exc:
                     raise ValueError(f"{p} carries an invalid model config: {exc}") from exc
             obj = obj["model"]

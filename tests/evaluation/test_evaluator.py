@@ -331,3 +331,74 @@ def test_dynamic_replica_folder_end_to_end(tmp_path):
     assert oracle.aggregate["accuracy"] == 100.0 and oracle.aggregate["survival"] == 100.0
     static = evaluate(StaticTracker(), config)
     assert static.aggregate["accuracy_1"] < 50.0
+
+
+class _KeypointAwareTracker:
+    """Returns the ground truth, except that the keypoints named ``wrong`` are pushed far away; records the
+    keypoint ids it is given."""
+
+    uses_keypoint_ids = True
+
+    def __init__(self, tracks, wrong):
+        self.tracks, self.wrong, self.seen = tracks, wrong, []
+
+    def __call__(self, video, queries, keypoint_ids=None):
+        self.seen.append(keypoint_ids)
+        out = torch.from_numpy(self.tracks).clone()[None]  # (1, T, N, 2)
+        for n, k in enumerate(keypoint_ids[0].tolist()):
+            if k in self.wrong:
+                out[0, :, n] += 500.0
+        T, N = out.shape[1:3]
+        return TrackResult(out, torch.ones(1, T, N, dtype=torch.bool))
+
+
+def test_posetrack_passes_keypoint_ids_and_scores_each_keypoint():
+    from cotracker.pose.keypoints import POSETRACK_KEYPOINTS
+
+    T = 4
+    base = np.stack([10.0 + 5 * np.arange(17), 20.0 + 4 * np.arange(17)], axis=-1)
+    tracks = np.stack([base + [2.0 * t, 0.0] for t in range(T)]).astype(np.float32)
+    perm = np.random.default_rng(0).permutation(17)  # keypoints in shuffled order: ids must follow the slots
+    sample = CoTrackerData(
+        video=torch.zeros(T, 3, 128, 128), trajectory=torch.from_numpy(tracks[:, perm]),
+        visibility=torch.ones(T, 17, dtype=torch.bool), valid=torch.ones(T, 17, dtype=torch.bool), seq_name="p",
+        keypoint_ids=torch.from_numpy(perm), person_ids=torch.zeros(17, dtype=torch.long),
+    )
+    wrists = {POSETRACK_KEYPOINTS.index("left_wrist"), POSETRACK_KEYPOINTS.index("right_wrist")}
+    tracker = _KeypointAwareTracker(tracks[:, perm], wrists)
+    config = EvalConfig(dataset="posetrack", data_root="unused", progress=False)
+    m = evaluate_sample(tracker, sample, config).metrics
+    assert tracker.seen[0][0].tolist() == perm.tolist()
+    assert m["pck_bbox/left_wrist"] == 0.0 and m["pck_bbox/right_wrist"] == 0.0
+    assert m["pck_bbox/nose"] == 1.0 and m["pck_bbox/left_ankle"] == 1.0
+    assert m["pck_bbox"] == pytest.approx(15 / 17)
+    # a tracker without keypoint support is called without ids
+    m2 = evaluate_sample(StaticTracker(), sample, config).metrics
+    assert set(k for k in m2 if k.startswith("pck_bbox/")) == {f"pck_bbox/{n}" for n in POSETRACK_KEYPOINTS}
+
+
+def test_predictor_adapter_gives_a_keypoint_model_explicit_ids():
+    from cotracker.evaluation import PredictorTracker
+
+    class Pred:
+        num_keypoints = 17
+
+        def __init__(self):
+            self.kw = []
+
+        def __call__(self, video, queries, backward_tracking, **kw):
+            self.kw.append(kw)
+            T, N = video.shape[1], queries.shape[1]
+            return TrackResult(torch.zeros(1, T, N, 2), torch.ones(1, T, N, dtype=torch.bool))
+
+    pred = Pred()
+    tracker = PredictorTracker(pred)
+    assert tracker.uses_keypoint_ids
+    tracker(torch.zeros(1, 4, 3, 8, 8), queries=torch.zeros(1, 34, 3))  # 34 = 2 x 17: must not become 2 people
+    assert pred.kw[0]["keypoint_ids"].tolist() == [[-1] * 34]
+    ids = torch.arange(34)[None] % 17
+    tracker(torch.zeros(1, 4, 3, 8, 8), queries=torch.zeros(1, 34, 3), keypoint_ids=ids)
+    assert torch.equal(pred.kw[1]["keypoint_ids"], ids)
+    pred.num_keypoints = 0
+    tracker(torch.zeros(1, 4, 3, 8, 8), queries=torch.zeros(1, 34, 3), keypoint_ids=ids)
+    assert pred.kw[2] == {}

@@ -68,6 +68,11 @@ def run(args) -> int:
     check_data_paths(cfg)
     from cotracker.training.trainer import train
 
+    # a run lasts minutes to days: its progress lines (encoder stage, resuming, ...) are shown by default
+    train_logger = logging.getLogger("cotracker.training")
+    if train_logger.getEffectiveLevel() > logging.INFO:
+        train_logger.setLevel(logging.INFO)
+
     result = train(cfg)
     import os
 

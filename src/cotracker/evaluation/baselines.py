@@ -11,7 +11,7 @@ the evaluator runs them and the real model through the same harness.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Optional, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -78,8 +78,22 @@ class PredictorTracker:
         self.backward_tracking = bool(backward_tracking)
         self.name = name
 
-    def __call__(self, video: torch.Tensor, queries: torch.Tensor) -> TrackResult:
-        tracks, visibility = self.predictor(video, queries=queries, backward_tracking=self.backward_tracking)
+    @property
+    def uses_keypoint_ids(self) -> bool:
+        """Whether the wrapped model has a keypoint embedding (then every call passes explicit ids)."""
+        return int(getattr(self.predictor, "num_keypoints", 0) or 0) > 0
+
+    def __call__(self, video: torch.Tensor, queries: torch.Tensor,
+                 keypoint_ids: Optional[torch.Tensor] = None) -> TrackResult:
+        """Track ``queries`` (1, N, 3); ``keypoint_ids`` (1, N) int64 (-1 = not a keypoint) feed a keypoint
+        embedding. A model with an embedding always gets explicit ids (all -1 when none are given), so that
+        ordinary points are never mistaken for consecutive people's keypoints."""
+        kwargs = {}
+        if self.uses_keypoint_ids:
+            if keypoint_ids is None:
+                keypoint_ids = torch.full(queries.shape[:2], -1, dtype=torch.int64)
+            kwargs["keypoint_ids"] = keypoint_ids
+        tracks, visibility = self.predictor(video, queries=queries, backward_tracking=self.backward_tracking, **kwargs)
         return TrackResult(tracks=tracks, visibility=visibility)
 
 

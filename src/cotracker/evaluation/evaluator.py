@@ -49,7 +49,7 @@ from cotracker.evaluation.pose_metrics import (
     torso_size,
 )
 from cotracker.geometry import rescale_points, rescale_queries, txy_to_tapvid_queries
-from cotracker.pose.keypoints import NUM_KEYPOINTS
+from cotracker.pose.keypoints import NUM_KEYPOINTS, POSETRACK_KEYPOINTS
 from cotracker.types import CoTrackerData
 
 __all__ = [
@@ -218,7 +218,8 @@ def _check_result(res: Any, T: int, N: int) -> tuple[np.ndarray, np.ndarray]:
     return tracks[0].to(torch.float32).numpy(), vis[0].numpy()
 
 
-def run_tracker(tracker: Tracker, video: torch.Tensor, queries: np.ndarray, protocol: str = "joint") -> tuple[np.ndarray, np.ndarray]:
+def run_tracker(tracker: Tracker, video: torch.Tensor, queries: np.ndarray, protocol: str = "joint",
+                keypoint_ids: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
     """Track ``queries`` through one video.
 
     Args:
@@ -226,6 +227,8 @@ def run_tracker(tracker: Tracker, video: torch.Tensor, queries: np.ndarray, prot
         video: (T, 3, H, W) float RGB 0..255.
         queries: (N, 3) ``(t, x, y)`` pixels of ``video``.
         protocol: ``"joint"`` (one call) or ``"single"`` (one call per query).
+        keypoint_ids: optional (N,) keypoint slots (-1 = not a keypoint), passed to trackers whose
+            ``uses_keypoint_ids`` is true (a model with a keypoint embedding); ignored by the others.
 
     Returns:
         tracks (T, N, 2) float32 pixels and visibility (T, N) bool.
@@ -238,12 +241,23 @@ def run_tracker(tracker: Tracker, video: torch.Tensor, queries: np.ndarray, prot
     if N == 0:
         return np.zeros((T, 0, 2), np.float32), np.zeros((T, 0), bool)
     q = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32))[None]  # (1, N, 3)
+    kp = None
+    if keypoint_ids is not None and getattr(tracker, "uses_keypoint_ids", False):
+        kp = torch.as_tensor(np.asarray(keypoint_ids), dtype=torch.int64).reshape(1, -1)
+        if kp.shape[1] != N:
+            raise ValueError(f"keypoint_ids must have one id per query ({N}), got {kp.shape[1]}")
+
+    def call(sel: slice):
+        if kp is None:
+            return tracker(v, queries=q[:, sel])
+        return tracker(v, queries=q[:, sel], keypoint_ids=kp[:, sel])
+
     if protocol == "joint":
-        return _check_result(tracker(v, queries=q), T, N)
+        return _check_result(call(slice(None)), T, N)
     tracks = np.zeros((T, N, 2), np.float32)
     vis = np.zeros((T, N), bool)
     for n in range(N):
-        t_n, v_n = _check_result(tracker(v, queries=q[:, n : n + 1]), T, 1)
+        t_n, v_n = _check_result(call(slice(n, n + 1)), T, 1)
         tracks[:, n], vis[:, n] = t_n[:, 0], v_n[:, 0]
     return tracks, vis
 
@@ -461,7 +475,7 @@ def _score_posetrack(tracker, sample, config: EvalConfig) -> tuple[dict, int]:
     tracks, vis = tracks[:, keep], vis[:, keep]
     kp = sample.keypoint_ids.cpu().numpy()[keep]
     pid = sample.person_ids.cpu().numpy()[keep]
-    pred, _ = run_tracker(tracker, video, q, config.query_protocol)
+    pred, _ = run_tracker(tracker, video, q, config.query_protocol, keypoint_ids=np.where(pid >= 0, kp, -1))
     T = tracks.shape[0]
     persons = np.unique(pid[pid >= 0])
     P = len(persons)
@@ -491,8 +505,9 @@ def _score_posetrack(tracker, sample, config: EvalConfig) -> tuple[dict, int]:
                 boxes[:, p] = by_person[int(tid)]
         from_box = head_size(head_box_xywh=boxes)
         hsize = np.where(np.isfinite(from_box), from_box, hsize)
+    pck_box = pck(pr_k, gt_k, scored, bbox_size(gt_k, vis_k), config.pose_alpha)
     out = {
-        "pck_bbox": pck(pr_k, gt_k, scored, bbox_size(gt_k, vis_k), config.pose_alpha).pck,
+        "pck_bbox": pck_box.pck,
         "pck_torso": pck(pr_k, gt_k, scored, torso_size(gt_k, vis_k), config.pose_alpha).pck,
         "pckh": pck(pr_k, gt_k, scored, hsize, config.pckh_alpha).pck,
     }
@@ -500,6 +515,8 @@ def _score_posetrack(tracker, sample, config: EvalConfig) -> tuple[dict, int]:
     oks = object_keypoint_similarity(pr_k, gt_k, scored, keypoint_box_area(gt_k, vis_k))
     out["oks"] = float(np.nanmean(oks)) if np.isfinite(oks).any() else float("nan")
     out.update({k: float(v) for k, v in temporal_consistency(pred, tracks, vis).items()})
+    # per keypoint slot (PoseTrack order): where trackers fail (wrists, ankles)
+    out.update({f"pck_bbox/{name}": float(v) for name, v in zip(POSETRACK_KEYPOINTS, pck_box.per_keypoint)})
     return out, len(keep)
 
 

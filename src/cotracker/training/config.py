@@ -31,6 +31,7 @@ __all__ = [
     "DATASET_TYPES",
     "OFFICIAL_DATASET_TYPES",
     "DatasetConfig",
+    "EncoderPretrainConfig",
     "DataConfig",
     "ModelConfig",
     "LossConfig",
@@ -137,6 +138,8 @@ class ModelConfig:
             files too), ``.safetensors`` or one of our training ``.ckpt`` files (its weights only).
         freeze_vis_head: keep the visibility head fixed (fine-tuning).
         train_iters: refinement iterations during training.
+        init_encoder: an ``encoder.safetensors`` (``fnet.*`` weights, written by the ``encoder_pretrain`` stage)
+            loaded into the encoder after ``init_checkpoint``.
     """
 
     preset: str = "cotracker2"
@@ -145,6 +148,7 @@ class ModelConfig:
     init_checkpoint: Optional[str] = None
     freeze_vis_head: bool = False
     train_iters: int = 4
+    init_encoder: Optional[str] = None
 
     def __post_init__(self):
         from cotracker.models.config import PRESETS  # noqa: PLC0415
@@ -269,6 +273,38 @@ class TrainerConfig:
 
 
 @dataclass
+class EncoderPretrainConfig:
+    """Optional first stage: contrastive correspondence pretraining of the CNN encoder (``fnet``).
+
+    Before the tracker is trained, the encoder alone learns features whose dot product finds the ground-truth
+    correspondence of a track over the whole feature map of another frame (a softmax over all cells, cross-entropy
+    on the cell of the true position). It costs a fraction of a tracker step and gives the correlation volume
+    informative features from the start; see :mod:`cotracker.training.encoder_pretrain`.
+
+    Attributes:
+        steps: pretraining steps (0 disables the stage).
+        lr: peak learning rate (one-cycle, cosine).
+        temperature: softmax temperature on cosine similarities.
+        frames_per_sample: frames of each clip encoded per step (a reference frame and the others as targets).
+    """
+
+    steps: int = 0
+    lr: float = 1e-3
+    temperature: float = 0.1
+    frames_per_sample: int = 4
+
+    def __post_init__(self):
+        if self.steps < 0:
+            raise ValueError(f"encoder_pretrain.steps must be >= 0, got {self.steps}")
+        if not self.lr > 0:
+            raise ValueError(f"encoder_pretrain.lr must be > 0, got {self.lr}")
+        if not self.temperature > 0:
+            raise ValueError(f"encoder_pretrain.temperature must be > 0, got {self.temperature}")
+        if self.frames_per_sample < 2:
+            raise ValueError(f"encoder_pretrain.frames_per_sample must be >= 2, got {self.frames_per_sample}")
+
+
+@dataclass
 class TrainConfig:
     """A whole training run."""
 
@@ -278,6 +314,7 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    encoder_pretrain: EncoderPretrainConfig = field(default_factory=EncoderPretrainConfig)
 
 
 # ---------------------------------------------------------------------------------------------- conversion

@@ -27,7 +27,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Union
 
 import numpy as np
 import torch
@@ -97,8 +97,9 @@ class TrainResult:
 # ------------------------------------------------------------------------------------------------- model
 
 
-def build_model(cfg: TrainConfig):
-    """The tracker to train, with weights from ``model.init_checkpoint`` when given.
+def build_model(cfg: TrainConfig, encoder: Optional[Union[str, Path]] = None):
+    """The tracker to train, with weights from ``model.init_checkpoint`` when given, then the encoder from
+    ``encoder`` (the pretraining stage's file) or ``model.init_encoder`` when given.
 
     The model's random initialisation is seeded by ``trainer.seed`` inside a forked RNG (global state is
     left alone). When fine-tuning a checkpoint without keypoint embedding into a model with one, the new
@@ -149,6 +150,12 @@ def build_model(cfg: TrainConfig):
                 "match model.preset / model.overrides (e.g. window_len) to the checkpoint"
             ) from None
         logger.info("initialised the model from %s", path)
+    encoder = encoder if encoder is not None else cfg.model.init_encoder
+    if encoder:
+        from cotracker.training.encoder_pretrain import load_encoder_weights  # noqa: PLC0415
+
+        load_encoder_weights(model, encoder)
+        logger.info("initialised the encoder from %s", encoder)
     if cfg.model.freeze_vis_head:
         model.vis_predictor.requires_grad_(False)
     return model
@@ -420,14 +427,24 @@ def train(cfg: TrainConfig, stop_after: Optional[int] = None, fabric=None) -> Tr
             yaml.safe_dump(config_to_dict(cfg), fh, sort_keys=False)
     fabric.barrier()
 
-    model = build_model(cfg)
+    resume = latest_checkpoint(ckpt_dir)
+    encoder_path, encoder_record = None, None
+    if cfg.encoder_pretrain.steps > 0 and resume is None:  # stage 1 (resuming runs already hold trained weights)
+        encoder_path = out_dir / "encoder.safetensors"
+        if rank0 and not encoder_path.is_file():
+            from cotracker.training.encoder_pretrain import pretrain_encoder  # noqa: PLC0415
+
+            res = pretrain_encoder(cfg, encoder_path, device=fabric.device)
+            encoder_record = {"step": 0, "kind": "encoder_pretrain", "steps": res.steps, "loss": res.loss,
+                              "accuracy": res.accuracy, "seconds": res.seconds}
+        fabric.barrier()
+    model = build_model(cfg, encoder=encoder_path)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay, eps=cfg.optim.eps)
     scheduler = make_scheduler(optimizer, cfg)
 
     # resume before wrapping (plain module, plain optimiser state)
     start_step = 0
-    resume = latest_checkpoint(ckpt_dir)
     if resume is not None:
         state = load_training_checkpoint(resume)
         model.load_state_dict(state["model"])
@@ -446,6 +463,8 @@ def train(cfg: TrainConfig, stop_after: Optional[int] = None, fabric=None) -> Tr
 
     jsonl = JsonlLogger(out_dir / "log.jsonl", resume_step=start_step if resume is not None else None, enabled=rank0)
     tb = TensorBoardLogger(out_dir / "tensorboard", enabled=rank0 and tc.tensorboard)
+    if encoder_record is not None:
+        jsonl.log(encoder_record)
     accumulate = cfg.optim.accumulate
     loader, _ = _make_loader(cfg, fabric.global_rank, start_micro=start_step * accumulate, datasets=sources)
     batches = iter(loader)

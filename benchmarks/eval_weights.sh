@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Reproduces the accuracy tables of BENCHMARKS.md ("Shipped weights", "Pose experiment"):
+#   bash benchmarks/eval_weights.sh [baselines|general|pose|steps|all]
+# Results go to bench/<benchmark>_<tracker>/ (summary.md, summary.json, per_video.json, summary.csv).
+# Needs ../shared/data (BADJA) beside the checkout; the synthetic sets are generated from fixed seeds.
+# CPU: set THREADS=1 when something else runs (two 2-thread torch processes on 2 cores slow each other ~10x).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${DATA:-../shared/data}
+OUT=${OUT:-bench}
+export OMP_NUM_THREADS=${THREADS:-2}
+SYN="--dataset synthetic --synthetic-videos 16 --synthetic-seed 1000000 --no-progress"  # 16 clips x 24 frames, 256x256, 64 tracks
+BADJA="--dataset badja --data-root $DATA --no-progress"
+PEOPLE_DIR=$OUT/people_val
+POSE="--dataset posetrack --data-root $PEOPLE_DIR --no-progress"
+
+people_set() {  # held-out synthetic people in PoseTrack18 format: 16 clips x 24 frames, 240x320, seeds 5000000+
+  [ -d "$PEOPLE_DIR/annotations" ] || cotracker generate people --out "$PEOPLE_DIR" --num 16 --frames 24 \
+    --size 240 320 --seed 5000000 --split val --points 16 --no-progress
+}
+
+evaluate() {  # name, then the tracker arguments, then the benchmark arguments
+  local name=$1; shift
+  cotracker evaluate "$@" --out "$OUT/$name" | tail -1
+}
+
+baselines() {
+  people_set
+  for t in static lk; do
+    evaluate "synthetic_$t" --tracker "$t" $SYN
+    evaluate "badja_$t" --tracker "$t" $BADJA
+    evaluate "people_$t" --tracker "$t" $POSE
+  done
+}
+
+model() {  # label, checkpoint
+  people_set
+  evaluate "synthetic_$1" --checkpoint "$2" --name "$1" $SYN
+  evaluate "badja_$1" --checkpoint "$2" --name "$1" $BADJA
+  evaluate "people_$1" --checkpoint "$2" --name "$1" $POSE
+}
+
+general() { model cotracker2-synth cotracker2-synth; model cotracker2-synth-pose cotracker2-synth-pose; }
+
+pose() {  # the five configurations of the pose experiment (configs/train/synth_pose_*.yaml)
+  for k in scenes people_absent people_present mixed_absent mixed_present; do
+    [ -f "runs/synth_pose_$k/model_final.safetensors" ] && model "pose_$k" "runs/synth_pose_$k/model_final.safetensors"
+  done
+}
+
+steps() {  # accuracy against training steps of the general model (8 held-out clips per checkpoint)
+  cotracker report --checkpoints runs/synth_small/checkpoints --dataset synthetic --max-videos 8 \
+    --log runs/synth_small/log.jsonl --smooth 5 --out "$OUT/report_synth_small" --no-progress
+}
+
+case "${1:-all}" in
+  baselines) baselines ;;
+  general) general ;;
+  pose) pose ;;
+  steps) steps ;;
+  all) baselines; general; pose; steps ;;
+  *) echo "usage: $0 [baselines|general|pose|steps|all]" >&2; exit 2 ;;
+esac

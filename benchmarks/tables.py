@@ -1,0 +1,86 @@
+#!/usr/bin/env python
+# SPDX-License-Identifier: Apache-2.0
+"""Print the accuracy tables of BENCHMARKS.md from the result folders of `benchmarks/eval_weights.sh`.
+
+    python benchmarks/tables.py [--bench bench]
+
+Reads ``<bench>/{synthetic,badja,people}_<tracker>/summary.json`` and prints Markdown: the shipped weights beside
+the baselines, the per-keypoint PCK table, and the pose experiment (rows: configuration; columns: people
+validation, scenes validation, real data). Missing folders are left out of the tables.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+TRACKERS = [("static", "static points"), ("lk", "Lucas-Kanade"), ("cotracker2-synth", "cotracker2-synth (shipped)"),
+            ("cotracker2-synth-pose", "cotracker2-synth-pose (shipped)")]
+POSE_RUNS = [
+    ("pose_scenes", "scenes only", "absent"),
+    ("pose_people_absent", "people only", "absent"),
+    ("pose_people_present", "people only", "present"),
+    ("pose_mixed_absent", "50% scenes / 50% people", "absent"),
+    ("pose_mixed_present", "50% scenes / 50% people", "present on people"),
+]
+KEYPOINTS = ["nose", "head_top", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
+             "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"]
+
+
+def _load(bench: Path, kind: str, tracker: str):
+    p = bench / f"{kind}_{tracker}" / "summary.json"
+    return json.loads(p.read_text())["aggregate"] if p.is_file() else None
+
+
+def _pct(v) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{100 * v:.1f}"
+
+
+def _num(v, digits=1) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.{digits}f}"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bench", default="bench", help="folder of the result folders (default bench)")
+    bench = Path(ap.parse_args(argv).bench)
+
+    print("| tracker | synthetic AJ | synthetic delta_avg | synthetic OA | BADJA PCK@0.2sqrt(A) | BADJA PCK@16px "
+          "| BADJA mean err px | people PCK@0.2 box | people PCKh@0.5 | people OKS |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for key, label in TRACKERS:
+        s, b, p = (_load(bench, k, key) for k in ("synthetic", "badja", "people"))
+        if s is None and b is None and p is None:
+            continue
+        s, b, p = s or {}, b or {}, p or {}
+        print(f"| {label} | {_pct(s.get('average_jaccard'))} | {_pct(s.get('average_pts_within_thresh'))} | "
+              f"{_pct(s.get('occlusion_accuracy'))} | {_num(b.get('pck_mask'), 3)} | {_num(b.get('pck_16px'), 3)} | "
+              f"{_num(b.get('mean_error_px'))} | {_num(p.get('pck_bbox'), 3)} | {_num(p.get('pckh'), 3)} | "
+              f"{_num(p.get('oks'), 3)} |")
+
+    print("\nPer keypoint, PCK@0.2 of the box on the held-out synthetic people:\n")
+    rows = [(label, _load(bench, "people", key)) for key, label in TRACKERS]
+    rows = [(label, agg) for label, agg in rows if agg]
+    print("| keypoint | " + " | ".join(label for label, _ in rows) + " |")
+    print("|---|" + "---:|" * len(rows))
+    for k in KEYPOINTS:
+        print(f"| {k} | " + " | ".join(_num(agg.get(f"pck_bbox/{k}"), 3) for _, agg in rows) + " |")
+
+    print("\nPose experiment (fine-tuned from cotracker2-synth, 100 steps each):\n")
+    print("| training data | keypoint embedding | people PCK@0.2 box | people PCKh@0.5 | people OKS | scenes delta_avg "
+          "| scenes AJ | real (BADJA) PCK@0.2sqrt(A) | real (BADJA) PCK@16px |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for key, data, emb in POSE_RUNS:
+        s, b, p = (_load(bench, k, key) for k in ("synthetic", "badja", "people"))
+        if s is None and b is None and p is None:
+            continue
+        s, b, p = s or {}, b or {}, p or {}
+        print(f"| {data} | {emb} | {_num(p.get('pck_bbox'), 3)} | {_num(p.get('pckh'), 3)} | {_num(p.get('oks'), 3)} | "
+              f"{_pct(s.get('average_pts_within_thresh'))} | {_pct(s.get('average_jaccard'))} | "
+              f"{_num(b.get('pck_mask'), 3)} | {_num(b.get('pck_16px'), 3)} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,38 @@
+#!/usr/bin/env python
+# SPDX-License-Identifier: Apache-2.0
+"""Export trained weights into the package: ``src/cotracker/weights/<name>.safetensors``.
+
+    python scripts/export_weights.py runs/synth_small/model_final.safetensors cotracker2-synth
+
+The source may be a ``model_final.safetensors`` or a training checkpoint (``.ckpt``). The model is rebuilt from
+the file's own config, loaded strictly, and saved as float32 safetensors with the config in its metadata.
+The script prints the file's sha256: pin it in ``cotracker.hub.REGISTRY`` (loading checks it).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from cotracker.hub import REGISTRY, build_cotracker, save_checkpoint
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "src" / "cotracker" / "weights"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("source", help="model_final.safetensors or a training .ckpt")
+    ap.add_argument("name", choices=sorted(n for n, e in REGISTRY.items() if e.packaged), help="registry name")
+    args = ap.parse_args(argv)
+    model = build_cotracker(args.source, device="cpu")
+    dest = WEIGHTS_DIR / REGISTRY[args.name].filename
+    digest = save_checkpoint(model, dest)
+    n = sum(p.numel() for p in model.parameters())
+    print(f"wrote {dest} ({dest.stat().st_size / 1e6:.1f} MB, {n:,} parameters, "
+          f"{model.config.num_keypoints} keypoint types)")
+    print(f"sha256 {digest}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""The weights that ship inside the package: present, pinned, loadable, and actually tracking.
+
+These tests fail (never skip) when a shipped file is missing: the README's main command depends on them.
+"""
+import numpy as np
+import pytest
+import torch
+
+from cotracker.hub import DEFAULT_CHECKPOINT, REGISTRY, build_cotracker, resolve_checkpoint, sha256_file
+
+PACKAGED = sorted(name for name, entry in REGISTRY.items() if entry.packaged)
+
+
+def test_the_registry_ships_the_general_and_the_pose_model():
+    assert PACKAGED == ["cotracker2-synth", "cotracker2-synth-pose"]
+    assert DEFAULT_CHECKPOINT == "cotracker2-synth"
+
+
+@pytest.mark.parametrize("name", PACKAGED)
+def test_shipped_file_is_present_pinned_and_small(name):
+    path = resolve_checkpoint(name)
+    entry = REGISTRY[name]
+    assert entry.sha256 is not None, f"{name}: pin its sha256 in cotracker.hub.REGISTRY"
+    assert sha256_file(path) == entry.sha256
+    assert path.stat().st_size < 20e6  # the package stays pip-installable from a git checkout
+
+
+@pytest.mark.parametrize("name, keypoints", [("cotracker2-synth", 0), ("cotracker2-synth-pose", 17)])
+def test_shipped_models_build_with_their_own_config(name, keypoints):
+    model = build_cotracker(name)
+    assert model.config.num_keypoints == keypoints
+    assert model.config.model_resolution == (192, 256)  # the `small` preset they were trained with
+    assert model.config.transformer.num_heads == 4
+    assert ("kp_emb" in model.state_dict()) == (keypoints > 0)
+
+
+def _translating_clip(T=12, H=192, W=256, dx=3.0, dy=-2.0, seed=0):
+    """A smooth random texture shifted by (dx, dy) px per frame (integer-free, bilinear) and its true tracks."""
+    g = torch.Generator().manual_seed(seed)
+    base = torch.nn.functional.interpolate(torch.rand(1, 3, H // 8 + 8, W // 8 + 8, generator=g), scale_factor=8,
+                                           mode="bicubic", align_corners=False).clamp(0, 1) * 255
+    big_h, big_w = base.shape[-2:]
+    frames = []
+    for t in range(T):
+        ys = torch.arange(H, dtype=torch.float32) + 32 - dy * t
+        xs = torch.arange(W, dtype=torch.float32) + 32 - dx * t
+        gy = (ys / (big_h - 1)) * 2 - 1
+        gx = (xs / (big_w - 1)) * 2 - 1
+        grid = torch.stack(torch.meshgrid(gy, gx, indexing="ij")[::-1], dim=-1)[None]
+        frames.append(torch.nn.functional.grid_sample(base, grid, align_corners=True)[0])
+    video = torch.stack(frames)[None]  # (1, T, 3, H, W)
+    q_xy = torch.tensor([[x, y] for x in (60.0, 110.0, 150.0, 200.0) for y in (50.0, 90.0, 130.0)])
+    queries = torch.cat([torch.zeros(len(q_xy), 1), q_xy], dim=1)[None]  # (1, N, 3) at frame 0
+    steps = torch.arange(T, dtype=torch.float32)[:, None, None] * torch.tensor([dx, dy])
+    truth = q_xy[None] + steps  # (T, N, 2)
+    return video, queries, truth
+
+
+def test_the_shipped_general_model_tracks_a_translation():
+    from cotracker.predictor import CoTrackerPredictor
+
+    video, queries, truth = _translating_clip()
+    predictor = CoTrackerPredictor(checkpoint=DEFAULT_CHECKPOINT)
+    with torch.no_grad():
+        tracks, vis = predictor(video, queries=queries)
+    err = (tracks[0] - truth).norm(dim=-1)  # (T, N)
+    static_err = (truth - truth[:1]).norm(dim=-1)
+    assert float(err.mean()) < 1.5, f"mean error {float(err.mean()):.2f} px"
+    assert float(err.mean()) < 0.2 * float(static_err.mean())
+    assert float(vis.float().mean()) > 0.9  # nothing is occluded
+
+
+def test_the_shipped_pose_model_tracks_with_keypoint_ids():
+    from cotracker.predictor import CoTrackerPredictor
+
+    video, queries, truth = _translating_clip(dx=-2.5, dy=1.5, seed=1)
+    predictor = CoTrackerPredictor(checkpoint="cotracker2-synth-pose")
+    ids = torch.arange(queries.shape[1])[None] % 17
+    with torch.no_grad():
+        tracks, _ = predictor(video, queries=queries, keypoint_ids=ids)
+    err = (tracks[0] - truth).norm(dim=-1)
+    assert float(err.mean()) < 2.0, f"mean error {float(err.mean()):.2f} px"
