@@ -5,7 +5,7 @@
     python scripts/export_weights.py runs/synth_small/model_final.safetensors cotracker2-synth
 
 The source may be a ``model_final.safetensors`` or a training checkpoint (``.ckpt``). The model is rebuilt from
-the file's own config, loaded strictly, and saved as float32 safetensors with the config in its metadata.
+the file's own config (plus ``--vis-threshold``), loaded strictly, and saved as float32 safetensors with the config in its metadata.
 The script prints the file's sha256: pin it in ``cotracker.hub.REGISTRY`` (loading checks it).
 """
 from __future__ import annotations
@@ -23,8 +23,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("source", help="model_final.safetensors or a training .ckpt")
     ap.add_argument("name", choices=sorted(n for n, e in REGISTRY.items() if e.packaged), help="registry name")
+    ap.add_argument("--vis-threshold", type=float, default=None,
+                    help="visibility threshold calibrated for these weights (scripts/calibrate_visibility.py), stored "
+                         "in the file's config and used by the predictors by default")
     args = ap.parse_args(argv)
     model = build_cotracker(args.source, device="cpu")
+    if args.vis_threshold is not None:
+        model.config = model.config.replace(vis_threshold=args.vis_threshold)
     dest = WEIGHTS_DIR / REGISTRY[args.name].filename
     digest = save_checkpoint(model, dest)
     n = sum(p.numel() for p in model.parameters())

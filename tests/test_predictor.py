@@ -574,3 +574,32 @@ def test_dense_tracking_of_a_pre_resized_video(fake):
     assert via_hw.tracks.shape == (1, 4, 192, 2)
     assert torch.allclose(via_hw.tracks, direct.tracks, atol=1e-4)
     assert torch.equal(via_hw.tracks[0, 0, 48 + 8], torch.tensor([1.0, 2.0]))  # pass 1, row 1, column 0
+
+
+def test_vis_threshold_defaults_to_the_weights_calibration():
+    from cotracker.models.config import tiny
+    from cotracker.models.cotracker2 import CoTracker2
+    from cotracker.predictor import CoTrackerOnlinePredictor, CoTrackerPredictor
+
+    torch.manual_seed(0)
+    plain = CoTracker2(tiny())
+    assert CoTrackerPredictor(model=plain).vis_threshold == 0.9  # official defaults without a calibration
+    assert CoTrackerOnlinePredictor(model=plain).vis_threshold == 0.6
+    calibrated = CoTracker2(tiny().replace(vis_threshold=0.35))
+    assert CoTrackerPredictor(model=calibrated).vis_threshold == 0.35
+    assert CoTrackerOnlinePredictor(model=calibrated).vis_threshold == 0.35
+    assert CoTrackerPredictor(model=calibrated, vis_threshold=0.7).vis_threshold == 0.7  # the caller wins
+    with pytest.raises(ValueError, match="vis_threshold must be a probability"):
+        tiny().replace(vis_threshold=1.5)
+
+
+def test_calibrated_threshold_travels_in_the_safetensors(tmp_path):
+    from cotracker.hub import build_cotracker, save_checkpoint
+    from cotracker.models.config import tiny
+    from cotracker.models.cotracker2 import CoTracker2
+    from cotracker.predictor import CoTrackerPredictor
+
+    torch.manual_seed(0)
+    save_checkpoint(CoTracker2(tiny().replace(vis_threshold=0.4)), tmp_path / "m.safetensors")
+    assert build_cotracker(tmp_path / "m.safetensors").config.vis_threshold == 0.4
+    assert CoTrackerPredictor(checkpoint=tmp_path / "m.safetensors").vis_threshold == 0.4

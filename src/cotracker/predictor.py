@@ -361,8 +361,9 @@ class _PredictorBase(nn.Module):
         model: Optional[nn.Module],
         device: Optional[Union[str, torch.device]],
         iters: int,
-        vis_threshold: float,
+        vis_threshold: Optional[float],
         support_grid_size: int,
+        default_vis_threshold: float = 0.9,
     ) -> None:
         super().__init__()
         if model is not None and checkpoint is not None:
@@ -379,6 +380,9 @@ class _PredictorBase(nn.Module):
         # A module passed in (e.g. by a training loop) keeps its mode; every call runs it in eval mode.
         self.model = model
         self.iters = _check_int(iters, "iters", 1)
+        if vis_threshold is None:  # the threshold calibrated for the weights, else the official default
+            vis_threshold = getattr(getattr(model, "config", None), "vis_threshold", None)
+            vis_threshold = default_vis_threshold if vis_threshold is None else vis_threshold
         if not 0.0 <= float(vis_threshold) <= 1.0:
             raise ValueError(f"vis_threshold must be a probability in [0, 1], got {vis_threshold}")
         self.vis_threshold = float(vis_threshold)
@@ -500,7 +504,8 @@ class CoTrackerPredictor(_PredictorBase):
         model: a tracker module to wrap instead of loading one (tests, training-time evaluation).
         device: where to run; default: wherever the model is.
         iters: refinement iterations per window (6, as the official predictor).
-        vis_threshold: a point is visible where the model's probability exceeds this (0.9, official).
+        vis_threshold: a point is visible where the model's probability exceeds this; default: the threshold
+            calibrated for the weights (``model.config.vis_threshold``, set in our shipped files), else 0.9 (official).
         support_grid_size: side of the support grid appended to explicit queries (6 -> 36 points).
         dense_grid_size: dense tracking (no queries, ``grid_size=0``) uses a lattice with a step of
             ``W // dense_grid_size`` input pixels (80, official).
@@ -515,12 +520,12 @@ class CoTrackerPredictor(_PredictorBase):
         model: Optional[nn.Module] = None,
         device: Optional[Union[str, torch.device]] = None,
         iters: int = 6,
-        vis_threshold: float = 0.9,
+        vis_threshold: Optional[float] = None,
         support_grid_size: int = 6,
         dense_grid_size: int = 80,
         resize_dtype: torch.dtype = torch.float32,
     ) -> None:
-        super().__init__(checkpoint, model, device, iters, vis_threshold, support_grid_size)
+        super().__init__(checkpoint, model, device, iters, vis_threshold, support_grid_size, default_vis_threshold=0.9)
         self.dense_grid_size = _check_int(dense_grid_size, "dense_grid_size", 1)
         if resize_dtype not in (torch.float32, torch.float16, torch.bfloat16, torch.uint8):
             raise ValueError(f"resize_dtype must be float32, float16, bfloat16 or uint8, got {resize_dtype}")
@@ -773,7 +778,8 @@ class CoTrackerOnlinePredictor(_PredictorBase):
 
     Args:
         checkpoint, model, device, iters, support_grid_size: as :class:`CoTrackerPredictor`.
-        vis_threshold: a point is visible where the probability exceeds this (0.6, official online).
+        vis_threshold: a point is visible where the probability exceeds this; default: the weights' calibrated
+            threshold (``model.config.vis_threshold``), else 0.6 (official online).
     """
 
     def __init__(
@@ -783,10 +789,10 @@ class CoTrackerOnlinePredictor(_PredictorBase):
         model: Optional[nn.Module] = None,
         device: Optional[Union[str, torch.device]] = None,
         iters: int = 6,
-        vis_threshold: float = 0.6,
+        vis_threshold: Optional[float] = None,
         support_grid_size: int = 6,
     ) -> None:
-        super().__init__(checkpoint, model, device, iters, vis_threshold, support_grid_size)
+        super().__init__(checkpoint, model, device, iters, vis_threshold, support_grid_size, default_vis_threshold=0.6)
         self._default_state: Optional[OnlineState] = None
 
     @property

@@ -133,3 +133,34 @@ def test_missing_optional_dependencies_give_clear_errors(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match="plots need matplotlib"):
         plot_loss_curves({"loss": (np.arange(3), np.ones(3))}, tmp_path / "x.png")
+
+
+def test_two_runs_are_drawn_as_separate_lines(tmp_path, monkeypatch):
+    """Summaries of two runs (different tracker labels) must not be joined into one curve."""
+    from cotracker.evaluation import report
+
+    drawn = []
+
+    class _Ax:
+        def plot(self, xs, ys, marker=None, label=None):
+            drawn.append((label, list(xs), list(ys)))
+
+        def __getattr__(self, name):
+            return lambda *a, **k: None
+
+    class _Plt:
+        def subplots(self, figsize=None):
+            return object(), _Ax()
+
+        def close(self, fig):
+            pass
+
+    monkeypatch.setattr(report, "_pyplot", lambda: _Plt())
+    monkeypatch.setattr(report, "_save_png", lambda fig, path: path)
+    pts = [{"step": 200, "tracker": "a", "aggregate": {"m": 0.1}}, {"step": 400, "tracker": "a", "aggregate": {"m": 0.3}},
+           {"step": 200, "tracker": "b", "aggregate": {"m": 0.2}}]
+    report.plot_metric_vs_step(pts, ["m"], tmp_path / "x.png")
+    assert sorted(drawn) == [("a: m", [200, 400], [0.1, 0.3]), ("b: m", [200], [0.2])]
+    drawn.clear()
+    report.plot_metric_vs_step(pts[:2], ["m"], tmp_path / "x.png")
+    assert drawn == [("m", [200, 400], [0.1, 0.3])]

@@ -343,10 +343,11 @@ def plot_metric_vs_step(
     path: PathLike,
     title: str = "",
 ) -> Path:
-    """Accuracy against training step: one line per metric.
+    """Accuracy against training step: one line per metric, and per run when the summaries come from several
+    (their ``tracker`` labels differ), so that two runs' curves are never joined into one line.
 
     Args:
-        points: summaries (``{"step": int, "aggregate": {...}}``), any order.
+        points: summaries (``{"step": int, "aggregate": {...}, "tracker": label}``), any order.
         metrics: aggregate keys to draw (missing or null values are skipped).
         path: output PNG.
         title: figure title.
@@ -362,12 +363,16 @@ def plot_metric_vs_step(
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     try:
         drawn = 0
-        for m in metrics:
-            xs = [s["step"] for s in pts if s["aggregate"].get(m) is not None]
-            ys = [s["aggregate"][m] for s in pts if s["aggregate"].get(m) is not None]
-            if xs:
-                ax.plot(xs, ys, marker="o", label=m)
-                drawn += 1
+        runs: dict = {}
+        for s in pts:
+            runs.setdefault(str(s.get("tracker") or ""), []).append(s)
+        for run, run_pts in runs.items():
+            for m in metrics:
+                xs = [s["step"] for s in run_pts if s["aggregate"].get(m) is not None]
+                ys = [s["aggregate"][m] for s in run_pts if s["aggregate"].get(m) is not None]
+                if xs:
+                    ax.plot(xs, ys, marker="o", label=f"{run}: {m}" if len(runs) > 1 else m)
+                    drawn += 1
         if not drawn:
             raise ValueError(f"none of the metrics {list(metrics)} is present in the results")
         ax.set_xlabel("training step")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 __all__ = [
     "EncoderConfig",
@@ -122,6 +122,8 @@ class TrackerConfig:
         flow_emb_channels: sin/cos channels per axis of the flow embedding (64, giving 130 dims).
         num_keypoints: 0 for the plain tracker; 17 adds the learnable pose ``kp_emb``.
         encoder, correlation, transformer: sub-configs.
+        vis_threshold: the visibility threshold calibrated for these weights (stored with our shipped files), used
+            by the predictors when the caller gives none; None = the predictors' official defaults (0.9 / 0.6).
     """
 
     window_len: int = 8
@@ -133,8 +135,11 @@ class TrackerConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     correlation: CorrelationConfig = field(default_factory=CorrelationConfig)
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
+    vis_threshold: Optional[float] = None
 
     def __post_init__(self) -> None:
+        if self.vis_threshold is not None and not 0.0 <= float(self.vis_threshold) <= 1.0:
+            raise ValueError(f"TrackerConfig.vis_threshold must be a probability in [0, 1] or None, got {self.vis_threshold}")
         object.__setattr__(self, "model_resolution", tuple(int(v) for v in self.model_resolution))
         if self.window_len < 2 or self.window_len % 2:
             raise ValueError(f"TrackerConfig.window_len must be an even number >= 2, got {self.window_len}")
