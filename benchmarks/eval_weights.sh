@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Reproduces the accuracy tables of BENCHMARKS.md ("Shipped weights", "Pose experiment"):
-#   bash benchmarks/eval_weights.sh [baselines|general|pose|steps|all]
+#   bash benchmarks/eval_weights.sh [baselines|general|cotracker2-synth|cotracker2-synth-pose|pose|steps|all]
 # Results go to bench/<benchmark>_<tracker>/ (summary.md, summary.json, per_video.json, summary.csv).
 # Needs ../shared/data (BADJA) beside the checkout; the synthetic sets are generated from fixed seeds.
 # CPU: set THREADS=1 when something else runs (two 2-thread torch processes on 2 cores slow each other ~10x).
@@ -43,22 +43,29 @@ model() {  # label, checkpoint
 
 general() { model cotracker2-synth cotracker2-synth; model cotracker2-synth-pose cotracker2-synth-pose; }
 
-pose() {  # the five configurations of the pose experiment (configs/train/synth_pose_*.yaml)
-  for k in scenes people_absent people_present mixed_absent mixed_present; do
+pose() {  # the four fine-tuned configurations of the pose experiment (configs/train/synth_pose_*.yaml)
+  for k in people_absent people_present mixed_absent mixed_present; do
     [ -f "runs/synth_pose_$k/model_final.safetensors" ] && model "pose_$k" "runs/synth_pose_$k/model_final.safetensors"
   done
 }
 
 steps() {  # accuracy against training steps of the general model (8 held-out clips per checkpoint)
-  cotracker report --checkpoints runs/synth_small/checkpoints --dataset synthetic --max-videos 8 \
-    --log runs/synth_small/log.jsonl --smooth 5 --out "$OUT/report_synth_small" --no-progress
+  for ck in runs/synth_small/checkpoints/step_*.ckpt; do
+    s=$(basename "$ck" .ckpt | sed 's/step_0*//')
+    [ -f "$OUT/steps_synth_small/step_$s/summary.json" ] || cotracker evaluate --dataset synthetic --checkpoint "$ck" \
+      --synthetic-videos 8 --step "$s" --name synth_small --no-progress --out "$OUT/steps_synth_small/step_$s" | tail -1
+  done
+  # steps_synth_small_v0: the same for the end-to-end run without the encoder stage, when present
+  cotracker report --results "$OUT"/steps_synth_small* --metric average_pts_within_thresh average_jaccard \
+    --log runs/synth_small/log.jsonl --smooth 5 --out "$OUT/report_synth_small"
 }
 
 case "${1:-all}" in
   baselines) baselines ;;
   general) general ;;
+  cotracker2-synth|cotracker2-synth-pose) model "$1" "$1" ;;
   pose) pose ;;
   steps) steps ;;
   all) baselines; general; pose; steps ;;
-  *) echo "usage: $0 [baselines|general|pose|steps|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [baselines|general|cotracker2-synth|cotracker2-synth-pose|pose|steps|all]" >&2; exit 2 ;;
 esac
