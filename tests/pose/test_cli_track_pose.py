@@ -185,3 +185,17 @@ def test_predictions_load_back_through_the_posetrack_dataset(tmp_path, fake):
     np.testing.assert_allclose(sample.trajectory.numpy()[1:], expected[1:], atol=1e-3)
     np.testing.assert_array_equal(sample.visibility.numpy(), npz["visibility"].transpose(1, 0, 2).reshape(T, 34))
     assert sample.person_ids.tolist() == [4] * 17 + [9] * 17 and sample.keypoint_ids.tolist() == list(range(17)) * 2
+
+
+def test_overlay_progress_bar_follows_the_flag(tmp_path, clip, gt_json, fake, monkeypatch):
+    """The overlay bar is shown on a terminal and hidden by --no-progress (the same switch as `cotracker track`)."""
+    from cotracker import api
+
+    shown = []
+    real = api._progress
+    monkeypatch.setattr(api, "_progress", lambda total, desc, enabled: shown.append(enabled) or real(total, desc, False))
+    monkeypatch.setattr(cmd.sys.stderr, "isatty", lambda: True, raising=False)
+    assert _run(clip, "--keypoints", gt_json, "--out", tmp_path / "a") == 0
+    assert _run(clip, "--keypoints", gt_json, "--out", tmp_path / "b", "--no-progress") == 0
+    assert shown == [True, False]
+    assert (tmp_path / "b" / cmd.OVERLAY_NAME).is_file()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import logging
 from pathlib import Path
 from typing import Optional, Union
@@ -118,6 +119,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     output.add_argument("--overwrite", action="store_true",
                         help="replace an existing output folder (the old one is removed only after the new one is complete)")
     output.add_argument("--no-overlay", action="store_true", help=f"do not write {OVERLAY_NAME}")
+    output.add_argument("--no-progress", action="store_true", help="hide the progress bar of the overlay writing")
     p.set_defaults(func=run)
     return p
 
@@ -211,10 +213,14 @@ def run(args: argparse.Namespace) -> int:
             skeleton = SKELETON if result.layout == "posetrack" else COCO_SKELETON
             colors = person_colors(result.person_ids.numpy())
             tracks, vis, tracked = result.tracks.numpy(), result.visibility.numpy(), result.tracked.numpy()
-            with VideoWriter(tmp / OVERLAY_NAME, video.fps or 30.0) as writer:
+            from cotracker.api import _progress  # noqa: PLC0415  (the same bars as `cotracker track`)
+
+            show = not args.no_progress and sys.stderr.isatty()
+            with VideoWriter(tmp / OVERLAY_NAME, video.fps or 30.0) as writer, _progress(T, "writing overlay", show) as bar:
                 for t in range(T):
                     writer.write(draw_skeleton(video.frames[t], tracks[:, t], vis[:, t], colors=colors,
                                                skeleton=skeleton, valid=tracked[:, t]))
+                    bar.update(1)
     print(f"tracked {int((result.query_frames >= 0).sum())} keypoints of {result.num_people} people through {T} frames "
           f"-> {out_dir}")
     return 0
