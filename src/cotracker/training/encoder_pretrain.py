@@ -140,8 +140,8 @@ def pretrain_encoder(cfg, out_path, device: Optional[torch.device] = None) -> En
     if pc.steps < 1:
         raise ValueError("encoder_pretrain.steps must be >= 1 to run the encoder stage")
     device = torch.device(device or "cpu")
-    model = build_model(cfg)
-    fnet = model.fnet.to(device).train()
+    model = build_model(cfg).to(device)
+    fnet = model.fnet.train()
     stride = model.config.stride
     opt = torch.optim.AdamW(fnet.parameters(), lr=pc.lr, weight_decay=cfg.optim.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=pc.lr, total_steps=pc.steps, pct_start=0.05,
@@ -157,12 +157,8 @@ def pretrain_encoder(cfg, out_path, device: Optional[torch.device] = None) -> En
         g = torch.Generator().manual_seed(mix_seed(cfg.trainer.seed, k, 0xE7C))
         frames = _pick_frames(batch.video.shape[1], pc.frames_per_sample, g)
         ref = int(torch.randint(len(frames), (1,), generator=g))
-        video = batch.video[:, frames].to(device)  # (B, K, 3, H, W)
-        B, K = video.shape[:2]
-        x = 2 * (video.float() / 255.0) - 1.0
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            f = fnet(x.flatten(0, 1))
-        f = f.float().reshape(B, K, *f.shape[1:])
+            f = model.encode(batch.video[:, frames]).float()  # (B, K, C, h, w), the tracker's own normalisation
         xy = pixels_to_features(batch.trajectory[:, frames].to(device).float(), stride)
         vis = (batch.visibility.bool() & batch.valid.bool())[:, frames].to(device)
         last = correspondence_loss(f, xy, vis, ref, pc.temperature)
