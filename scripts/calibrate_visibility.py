@@ -36,10 +36,15 @@ def main(argv=None) -> int:
     ap.add_argument("checkpoint")
     ap.add_argument("--clips", type=int, default=16)
     ap.add_argument("--seed", type=int, default=3_000_000)
+    ap.add_argument("--iters", type=int, default=None,
+                    help="inference iterations (default: the checkpoint's own setting, else 6); use the number the "
+                         "weights will ship with (scripts/tune_inference.py)")
     args = ap.parse_args(argv)
     if 1_000_000 <= args.seed < 1_010_000:
         raise SystemExit("--seed overlaps the benchmark's held-out seeds (1000000...); choose another")
-    predictor = _ProbabilityPredictor(checkpoint=args.checkpoint, vis_threshold=0.5)
+    # Visibility comes from the first pass: the coarse-to-fine second pass does not change it.
+    predictor = _ProbabilityPredictor(checkpoint=args.checkpoint, vis_threshold=0.5, iters=args.iters,
+                                      refine_resolution=False)
     config = EvalConfig(dataset="synthetic", synthetic=SyntheticEvalConfig(num_sequences=args.clips, seed=args.seed),
                         progress=False)
     _, samples = iter_dataset(config)

@@ -5,7 +5,7 @@
     python scripts/export_weights.py runs/synth_small/model_final.safetensors cotracker2-synth
 
 The source may be a ``model_final.safetensors`` or a training checkpoint (``.ckpt``). The model is rebuilt from
-the file's own config (plus ``--vis-threshold``), loaded strictly, and saved as float32 safetensors with the config in its metadata.
+the file's own config (plus ``--vis-threshold``, ``--iters``, ``--refine-resolution``), loaded strictly, and saved as float32 safetensors with the config in its metadata.
 The script prints the file's sha256: pin it in ``cotracker.hub.REGISTRY`` (loading checks it).
 """
 from __future__ import annotations
@@ -26,10 +26,24 @@ def main(argv=None) -> int:
     ap.add_argument("--vis-threshold", type=float, default=None,
                     help="visibility threshold calibrated for these weights (scripts/calibrate_visibility.py), stored "
                          "in the file's config and used by the predictors by default")
+    ap.add_argument("--iters", type=int, default=None,
+                    help="inference iterations chosen for these weights (scripts/tune_inference.py), stored in the "
+                         "config and used by the predictors by default")
+    ap.add_argument("--refine-resolution", type=int, nargs=2, default=None, metavar=("H", "W"),
+                    help="resolution of the predictors' default coarse-to-fine second pass (scripts/tune_inference.py)")
     args = ap.parse_args(argv)
     model = build_cotracker(args.source, device="cpu")
+    changes = {}
     if args.vis_threshold is not None:
-        model.config = model.config.replace(vis_threshold=args.vis_threshold)
+        changes["vis_threshold"] = args.vis_threshold
+    if args.iters is not None:
+        changes["inference_iters"] = args.iters
+    if args.refine_resolution is not None:
+        changes["refine_resolution"] = tuple(args.refine_resolution)
+    try:
+        model.config = model.config.replace(**changes)
+    except ValueError as e:
+        raise SystemExit(f"export_weights: {e}")
     dest = WEIGHTS_DIR / REGISTRY[args.name].filename
     digest = save_checkpoint(model, dest)
     n = sum(p.numel() for p in model.parameters())

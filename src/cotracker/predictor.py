@@ -41,6 +41,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from cotracker.geometry import grid_points, rescale_points, rescale_queries
+from cotracker.models.windows import window_starts
 from cotracker.types import TrackResult
 
 __all__ = ["CoTrackerPredictor", "CoTrackerOnlinePredictor", "OnlineState", "resize_video"]
@@ -60,7 +61,8 @@ class _TrackerModel(Protocol):
     (0 or absent = no keypoint embedding). ``forward(video (B,T,3,h,w), queries (B,N,3) model pixels,
     iters, keypoint_ids=None)`` returns ``(coords (B,T,N,2) model pixels, vis (B,T,N) probabilities, ...)``.
     ``init_stream(queries, keypoint_ids=None)`` returns a stream state with an ``ind`` attribute;
-    ``stream_step(chunk, state, iters)`` returns ``((coords, vis, ...), new_state)`` for all frames seen.
+    ``stream_step(chunk, state, iters, init_coords=None)`` returns ``((coords, vis, ...), new_state)`` for all
+    frames seen; ``init_coords`` (B, T_c, N, 2) model pixels is a first guess for the chunk (coarse-to-fine).
     """
 
     config: Any
@@ -69,12 +71,37 @@ class _TrackerModel(Protocol):
 
     def init_stream(self, queries: torch.Tensor, keypoint_ids: Optional[torch.Tensor] = None) -> Any: ...
 
-    def stream_step(self, chunk: torch.Tensor, state: Any, iters: int = 6) -> tuple[Any, Any]: ...
+    def stream_step(
+        self, chunk: torch.Tensor, state: Any, iters: int = 6, init_coords: Optional[torch.Tensor] = None
+    ) -> tuple[Any, Any]: ...
 
 
 # ----------------------------------------------------------------------------------------------------------
 # Input validation (errors at the boundary say what was expected, what came and how to fix it)
 # ----------------------------------------------------------------------------------------------------------
+
+
+DEFAULT_ITERS = 6  # refinement iterations of the official predictors
+
+
+def _resolve_refine_resolution(value: Any, config: Any) -> Optional[tuple[int, int]]:
+    """The coarse-to-fine resolution: None -> the weights' config value, False -> none, else a checked (H, W)."""
+    if value is None:
+        value = getattr(config, "refine_resolution", None)
+        if value is None:
+            return None
+    if value is False:
+        return None
+    stride = int(getattr(config, "stride", 4))
+    ok = isinstance(value, (tuple, list)) and len(value) == 2 and all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 32 and v % stride == 0 for v in value
+    )
+    if not ok:
+        raise ValueError(
+            f"refine_resolution must be None (the weights' default), False (no second pass) or (H, W) with each a "
+            f"multiple of {stride} and >= 32, e.g. (384, 512); got {_describe(value)}"
+        )
+    return int(value[0]), int(value[1])
 
 
 def _describe(x: Any) -> str:
@@ -360,10 +387,11 @@ class _PredictorBase(nn.Module):
         checkpoint: Optional[Union[str, os.PathLike]],
         model: Optional[nn.Module],
         device: Optional[Union[str, torch.device]],
-        iters: int,
+        iters: Optional[int],
         vis_threshold: Optional[float],
         support_grid_size: int,
         default_vis_threshold: float = 0.9,
+        refine_resolution: Union[None, bool, Sequence[int]] = None,
     ) -> None:
         super().__init__()
         if model is not None and checkpoint is not None:
@@ -379,7 +407,12 @@ class _PredictorBase(nn.Module):
             model = model.to(device)
         # A module passed in (e.g. by a training loop) keeps its mode; every call runs it in eval mode.
         self.model = model
+        config = getattr(model, "config", None)
+        if iters is None:  # the iterations chosen for the weights, else the official 6
+            iters = getattr(config, "inference_iters", None) or DEFAULT_ITERS
         self.iters = _check_int(iters, "iters", 1)
+        #: ``(h, w)`` of the coarse-to-fine second pass, or None when there is none
+        self.refine_shape = _resolve_refine_resolution(refine_resolution, config)
         if vis_threshold is None:  # the threshold calibrated for the weights, else the official default
             vis_threshold = getattr(getattr(model, "config", None), "vis_threshold", None)
             vis_threshold = default_vis_threshold if vis_threshold is None else vis_threshold
@@ -391,6 +424,34 @@ class _PredictorBase(nn.Module):
     @property
     def device(self) -> torch.device:
         return _module_device(self.model)
+
+    def _window(self, chunk_m: torch.Tensor, stream: Any, refine: Any, queries: torch.Tensor,
+                kp: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, Any, Any]:
+        """Track one window (``chunk_m``: its frames at model resolution) with the model's streaming API.
+
+        Without a refinement resolution this is one ``stream_step``. With one, the window is tracked again at
+        ``refine_shape`` (the chunk upsampled, the queries rescaled), initialised from the first pass's tracks of
+        the chunk's frames; the positions come from that second pass, the visibility from the first.
+
+        Returns:
+            coords (B, T_seen, N, 2) model pixels, visibility probabilities (B, T_seen, N), the new stream
+            state and the new refinement state (None without refinement).
+        """
+        kwargs = self._model_kwargs(kp)
+        if stream is None:
+            stream = self.model.init_stream(queries, **kwargs)
+        ind, Tc = int(stream.ind), int(chunk_m.shape[1])
+        out, stream = self.model.stream_step(chunk_m, stream, iters=self.iters)
+        coords, vis = out[0], out[1]
+        if self.refine_shape is None:
+            return coords, vis, stream, None
+        base_hw, fine_hw = self.interp_shape, self.refine_shape
+        if refine is None:
+            refine = self.model.init_stream(rescale_queries(queries, base_hw, fine_hw), **kwargs)
+        guess = rescale_points(coords[:, ind : ind + Tc].float(), base_hw, fine_hw)
+        chunk_f = resize_video(chunk_m, fine_hw, device=chunk_m.device)
+        out_f, refine = self.model.stream_step(chunk_f, refine, iters=self.iters, init_coords=guess)
+        return rescale_points(out_f[0].float(), fine_hw, base_hw), vis, stream, refine
 
     @property
     def interp_shape(self) -> tuple[int, int]:
@@ -503,7 +564,8 @@ class CoTrackerPredictor(_PredictorBase):
             safetensors) or a registry name of :mod:`cotracker.hub`; None = the package default.
         model: a tracker module to wrap instead of loading one (tests, training-time evaluation).
         device: where to run; default: wherever the model is.
-        iters: refinement iterations per window (6, as the official predictor).
+        iters: refinement iterations per window; default: the number chosen for the weights
+            (``model.config.inference_iters``, set in our shipped files), else 6 (official).
         vis_threshold: a point is visible where the model's probability exceeds this; default: the threshold
             calibrated for the weights (``model.config.vis_threshold``, set in our shipped files), else 0.9 (official).
         support_grid_size: side of the support grid appended to explicit queries (6 -> 36 points).
@@ -511,6 +573,11 @@ class CoTrackerPredictor(_PredictorBase):
             ``W // dense_grid_size`` input pixels (80, official).
         resize_dtype: dtype of the model-resolution copy of the video; float32 reproduces the
             official numerics, uint8 needs 4x less memory (rounds to integer levels).
+        refine_resolution: ``(H, W)`` of a coarse-to-fine second pass: every window is tracked again at this
+            resolution (the model-resolution frames upsampled), starting from the first pass's tracks, which
+            makes the positions more precise at about ``1 + (H * W) / (h * w)`` times the cost. Visibility comes
+            from the first pass. Default (None): the weights' ``model.config.refine_resolution`` (our shipped
+            small models); False: never (the official behaviour).
     """
 
     def __init__(
@@ -519,13 +586,15 @@ class CoTrackerPredictor(_PredictorBase):
         *,
         model: Optional[nn.Module] = None,
         device: Optional[Union[str, torch.device]] = None,
-        iters: int = 6,
+        iters: Optional[int] = None,
         vis_threshold: Optional[float] = None,
         support_grid_size: int = 6,
         dense_grid_size: int = 80,
         resize_dtype: torch.dtype = torch.float32,
+        refine_resolution: Union[None, bool, Sequence[int]] = None,
     ) -> None:
-        super().__init__(checkpoint, model, device, iters, vis_threshold, support_grid_size, default_vis_threshold=0.9)
+        super().__init__(checkpoint, model, device, iters, vis_threshold, support_grid_size,
+                         default_vis_threshold=0.9, refine_resolution=refine_resolution)
         self.dense_grid_size = _check_int(dense_grid_size, "dense_grid_size", 1)
         if resize_dtype not in (torch.float32, torch.float16, torch.bfloat16, torch.uint8):
             raise ValueError(f"resize_dtype must be float32, float16, bfloat16 or uint8, got {resize_dtype}")
@@ -630,8 +699,17 @@ class CoTrackerPredictor(_PredictorBase):
 
     def _run(self, video_m: torch.Tensor, queries: torch.Tensor, kp: Optional[torch.Tensor]):
         with _eval_mode(self.model):
-            out = self.model(video_m, queries, iters=self.iters, **self._model_kwargs(kp))
-        return out[0], out[1]
+            if self.refine_shape is None:
+                out = self.model(video_m, queries, iters=self.iters, **self._model_kwargs(kp))
+                return out[0], out[1]
+            # Coarse-to-fine: window by window through the streaming API (as the online predictor does).
+            cfg = self.model.config
+            stream = refine = None
+            for start in window_starts(int(video_m.shape[1]), cfg.window_len, cfg.step):
+                coords, vis, stream, refine = self._window(
+                    video_m[:, start : start + cfg.window_len], stream, refine, queries, kp
+                )
+            return coords, vis
 
     def _track(
         self,
@@ -732,6 +810,7 @@ class OnlineState:
         video_hw: ``(H, W)`` of the input frames: queries and outputs are in these pixels.
         keypoint_ids: (B, N') int64 or None.
         stream: the model's own streaming state (None until the first chunk).
+        refine_stream: the streaming state of the coarse-to-fine pass (None until the first chunk, or without one).
         result: the tracks of all frames seen so far (None until the first chunk).
     """
 
@@ -741,6 +820,7 @@ class OnlineState:
     video_hw: tuple[int, int]
     keypoint_ids: Optional[torch.Tensor] = None
     stream: Any = None
+    refine_stream: Any = None
     result: Optional[TrackResult] = None
 
     @property
@@ -777,7 +857,7 @@ class CoTrackerOnlinePredictor(_PredictorBase):
     position and marked visible, as the offline predictor does.
 
     Args:
-        checkpoint, model, device, iters, support_grid_size: as :class:`CoTrackerPredictor`.
+        checkpoint, model, device, iters, support_grid_size, refine_resolution: as :class:`CoTrackerPredictor`.
         vis_threshold: a point is visible where the probability exceeds this; default: the weights' calibrated
             threshold (``model.config.vis_threshold``), else 0.6 (official online).
     """
@@ -788,11 +868,13 @@ class CoTrackerOnlinePredictor(_PredictorBase):
         *,
         model: Optional[nn.Module] = None,
         device: Optional[Union[str, torch.device]] = None,
-        iters: int = 6,
+        iters: Optional[int] = None,
         vis_threshold: Optional[float] = None,
         support_grid_size: int = 6,
+        refine_resolution: Union[None, bool, Sequence[int]] = None,
     ) -> None:
-        super().__init__(checkpoint, model, device, iters, vis_threshold, support_grid_size, default_vis_threshold=0.6)
+        super().__init__(checkpoint, model, device, iters, vis_threshold, support_grid_size,
+                         default_vis_threshold=0.6, refine_resolution=refine_resolution)
         self._default_state: Optional[OnlineState] = None
 
     @property
@@ -908,13 +990,12 @@ class CoTrackerOnlinePredictor(_PredictorBase):
                 f"video_chunk frames are {chunk_hw}, expected the stream's size {state.video_hw} "
                 f"(or the model resolution {model_hw}); every chunk of a video must have the same size"
             )
-        stream = state.stream
-        if stream is None:
-            stream = self.model.init_stream(state.queries, **self._model_kwargs(state.keypoint_ids))
         with _eval_mode(self.model):
-            out, stream = self.model.stream_step(chunk_m, stream, iters=self.iters)
-        result = self._finalize(out[0], out[1], state.num_points, state.queries_input, state.video_hw)
-        return result, dataclasses.replace(state, stream=stream, result=result)
+            coords, vis, stream, refine = self._window(
+                chunk_m, state.stream, state.refine_stream, state.queries, state.keypoint_ids
+            )
+        result = self._finalize(coords, vis, state.num_points, state.queries_input, state.video_hw)
+        return result, dataclasses.replace(state, stream=stream, refine_stream=refine, result=result)
 
     def finish(self, state: OnlineState) -> TrackResult:
         """The tracks of every frame streamed into ``state`` (the last :meth:`step_chunk` result)."""

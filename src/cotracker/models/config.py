@@ -124,6 +124,11 @@ class TrackerConfig:
         encoder, correlation, transformer: sub-configs.
         vis_threshold: the visibility threshold calibrated for these weights (stored with our shipped files), used
             by the predictors when the caller gives none; None = the predictors' official defaults (0.9 / 0.6).
+        inference_iters: refinement iterations per window chosen for these weights, used by the predictors when
+            the caller gives none; None = the official 6.
+        refine_resolution: ``(H, W)`` of a second, coarse-to-fine pass the predictors run by default for these
+            weights (each window re-tracked at this resolution, initialised from the first pass); None = no
+            second pass (the official behaviour).
     """
 
     window_len: int = 8
@@ -136,10 +141,25 @@ class TrackerConfig:
     correlation: CorrelationConfig = field(default_factory=CorrelationConfig)
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
     vis_threshold: Optional[float] = None
+    inference_iters: Optional[int] = None
+    refine_resolution: Optional[tuple[int, int]] = None
 
     def __post_init__(self) -> None:
         if self.vis_threshold is not None and not 0.0 <= float(self.vis_threshold) <= 1.0:
             raise ValueError(f"TrackerConfig.vis_threshold must be a probability in [0, 1] or None, got {self.vis_threshold}")
+        if self.inference_iters is not None and (
+            isinstance(self.inference_iters, bool) or not isinstance(self.inference_iters, int) or self.inference_iters < 1
+        ):
+            raise ValueError(f"TrackerConfig.inference_iters must be a positive int or None, got {self.inference_iters!r}")
+        if self.refine_resolution is not None:
+            rr = tuple(self.refine_resolution)
+            bad = lambda v: not isinstance(v, (int, float)) or isinstance(v, bool) or int(v) != v or v < 32 or int(v) % self.stride  # noqa: E731
+            if len(rr) != 2 or any(bad(v) for v in rr):
+                raise ValueError(
+                    f"TrackerConfig.refine_resolution must be None or (H, W), each a multiple of the stride "
+                    f"{self.stride} and >= 32, got {self.refine_resolution!r}"
+                )
+            object.__setattr__(self, "refine_resolution", tuple(int(v) for v in rr))
         object.__setattr__(self, "model_resolution", tuple(int(v) for v in self.model_resolution))
         if self.window_len < 2 or self.window_len % 2:
             raise ValueError(f"TrackerConfig.window_len must be an even number >= 2, got {self.window_len}")

@@ -33,7 +33,7 @@ from typing import NamedTuple, Optional
 import torch
 from torch import Tensor, nn
 
-from ..geometry import features_to_pixels, pixels_to_features, sample_features4d, sample_features5d
+from ..geometry import features_to_pixels, pixels_to_features, rescale_points, sample_features4d, sample_features5d
 from .config import TrackerConfig, cotracker2
 from .correlation import build_pyramid, flatten_pyramid, local_correlation
 from .embeddings import flow_embedding, sincos_2d_grid, time_embedding
@@ -236,7 +236,9 @@ class CoTracker2(nn.Module):
             vis_logits=qxy.new_zeros(B, 0, N),
         )
 
-    def stream_step(self, chunk: Tensor, state: StreamState, iters: int = 6) -> tuple[TrackerOutput, StreamState]:
+    def stream_step(
+        self, chunk: Tensor, state: StreamState, iters: int = 6, init_coords: Optional[Tensor] = None
+    ) -> tuple[TrackerOutput, StreamState]:
         """Run one window online at ``state.ind``.
 
         The caller passes frames ``[state.ind, state.ind + S)`` of the video (the last chunk may be shorter);
@@ -246,6 +248,10 @@ class CoTracker2(nn.Module):
             chunk: (B, T_c, 3, H, W) float 0..255 or uint8, 1 <= T_c <= window_len.
             state: from :meth:`init_stream` or the previous call (not modified).
             iters: refinement iterations.
+            init_coords: optional (B, T_c, N, 2) model pixels: a first guess of every point in the chunk's frames
+                (e.g. the tracks of a coarser pass, for coarse-to-fine refinement). It replaces the usual
+                initialisation (query position, or the last frame handed off by the previous window) on every
+                frame except the overlap frames handed off by the previous window, which keep their predictions.
 
         Returns:
             (output for all frames seen so far: coords (B, T_seen, N, 2), vis (B, T_seen, N); the new state
@@ -256,7 +262,9 @@ class CoTracker2(nn.Module):
         self._check_video(chunk, max_frames=self.config.window_len)
         _check_iters(iters)
         self._check_batch(chunk, state)
-        state, _ = self._advance(chunk, state, iters)
+        if init_coords is not None:
+            _check_init_coords(init_coords, chunk.shape[1], state.queried_coords.shape[:2])
+        state, _ = self._advance(chunk, state, iters, init_coords=init_coords)
         return state.output(), state
 
     # ------------------------------------------------------------------------------------------------
@@ -295,12 +303,14 @@ class CoTracker2(nn.Module):
         return fmaps, new_cache, ind + step
 
     def _advance(
-        self, chunk: Tensor, state: StreamState, iters: int, inplace: bool = False
+        self, chunk: Tensor, state: StreamState, iters: int, inplace: bool = False,
+        init_coords: Optional[Tensor] = None,
     ) -> tuple[StreamState, _WindowResult]:
         """Run the window starting at ``state.ind`` on ``chunk`` (its real frames) and return the new state.
 
         With ``inplace`` the prediction buffers of ``state`` (already long enough) are written in place, which
         is only valid without autograd and when the old state is discarded (the offline driver).
+        ``init_coords`` (B, T_c, N, 2) model pixels: see :meth:`stream_step`.
         """
         c = self.config
         S, step, overlap = c.window_len, c.step, c.overlap
@@ -322,10 +332,20 @@ class CoTracker2(nn.Module):
 
         # Window initialisation: query position and "visible", or the hand-off from the previous window.
         coords_init = state.queried_coords[:, None].expand(B, S, N, 2)  # (B, S, N, 2)
+        guess = None
+        if init_coords is not None:  # a first guess from a coarser pass, last frame repeated to S frames
+            guess = pad_frames(pixels_to_features(init_coords.to(coords_init), c.stride), S, dim=1)
+            before = (torch.arange(ind, ind + S, device=qf.device)[None, :, None] < qf[:, None, :])[..., None]
+            guess = torch.where(before, coords_init, guess)  # before its query frame a point stays at the query
+            coords_init = guess
         vis_init = torch.full((B, S, N), VIS_INIT_LOGIT, dtype=fmaps.dtype, device=fmaps.device)
         if ind > 0 and state.num_frames > ind:
             copy = (qf < ind + overlap)[:, None, :]  # (B, 1, N)
             prev_c = pixels_to_features(hand_off(state.coords, ind, overlap, S), c.stride)  # (B, S, N, 2)
+            if guess is not None:  # hand off only the frames predicted before; the guess for the new ones
+                handed = min(state.num_frames, ind + overlap) - ind
+                frames = torch.arange(S, device=guess.device)[None, :, None, None]
+                prev_c = torch.where(frames < handed, prev_c, guess)
             prev_v = hand_off(state.vis_logits, ind, overlap, S)  # (B, S, N)
             coords_init = torch.where(copy[..., None], prev_c, coords_init)
             vis_init = torch.where(copy, prev_v, vis_init)
@@ -396,7 +416,7 @@ class CoTracker2(nn.Module):
         pyramid = flatten_pyramid(build_pyramid(fmaps.reshape(B * S, C, h, w), c.correlation.levels))
 
         # Position embedding at the window's first-frame init position (once), time embedding, keypoint type.
-        pos = sample_features4d(self.pos_emb.expand(B, -1, -1, -1), coords[:, 0])  # (B, N, D)
+        pos = position_embedding(self.pos_emb.expand(B, -1, -1, -1), coords[:, 0], (h, w))  # (B, N, D)
         static = pos[:, :, None, :] + self.time_emb[:, None]  # (B, N, S, D)
         if keypoint_ids is not None and self.kp_emb is not None:
             kp = self.kp_emb[keypoint_ids.clamp(min=0), 0] * (keypoint_ids >= 0)[..., None]  # (B, N, D)
@@ -468,6 +488,33 @@ class CoTracker2(nn.Module):
                 f"(num_keypoints={K}), got values {sorted(set(bad.tolist()))[:5]}"
             )
         return kp
+
+
+def position_embedding(pos_emb: Tensor, xy: Tensor, feature_hw: tuple[int, int]) -> Tensor:
+    """``pos_emb`` (B, D, h0, w0) sampled at ``xy`` (B, N, 2) feature units of a (h, w) = ``feature_hw`` grid.
+
+    At the trained grid size this is plain bilinear sampling (the official behaviour). On another grid (the model
+    run at another resolution, e.g. a coarse-to-fine pass) the position is taken relative to the frame, as if the
+    embedding grid were stretched over it: the corners map to the corners. Returns (B, N, D).
+    """
+    trained = (int(pos_emb.shape[-2]), int(pos_emb.shape[-1]))
+    if tuple(feature_hw) != trained:
+        xy = rescale_points(xy, feature_hw, trained)
+    return sample_features4d(pos_emb, xy)
+
+
+def _check_init_coords(init_coords: Tensor, frames: int, bn: tuple[int, int]) -> None:
+    """``init_coords`` must be a finite (B, T_c, N, 2) float tensor matching the chunk and the queries."""
+    if not isinstance(init_coords, Tensor) or not init_coords.is_floating_point():
+        raise TypeError(f"init_coords must be a float tensor (B, T_c, N, 2), got {type(init_coords).__name__}")
+    B, N = int(bn[0]), int(bn[1])
+    if tuple(init_coords.shape) != (B, frames, N, 2):
+        raise ValueError(
+            f"init_coords must have shape (B, T_c, N, 2) = ({B}, {frames}, {N}, 2) (one guess per chunk frame and "
+            f"point, model pixels), got {tuple(init_coords.shape)}"
+        )
+    if not torch.isfinite(init_coords).all():
+        raise ValueError("init_coords contain NaN or infinite values")
 
 
 def _check_iters(iters: int) -> None:
