@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Reproduces the accuracy tables of BENCHMARKS.md ("Shipped weights", "Pose experiment"):
-#   bash benchmarks/eval_weights.sh [baselines|general|cotracker2-synth|cotracker2-synth-pose|pose|steps|all]
+#   bash benchmarks/eval_weights.sh [baselines|general|cotracker2-synth|cotracker2-synth-pose|no-refine|pose|steps|all]
 # Results go to bench/<benchmark>_<tracker>/ (summary.md, summary.json, per_video.json, summary.csv).
 # Needs ../shared/data (BADJA) beside the checkout; the synthetic sets are generated from fixed seeds.
 # CPU: set THREADS=1 when something else runs (two 2-thread torch processes on 2 cores slow each other ~10x).
@@ -44,20 +44,34 @@ model() {  # label, checkpoint
 general() { model cotracker2-synth cotracker2-synth; model cotracker2-synth-pose cotracker2-synth-pose; }
 
 pose() {  # the four fine-tuned configurations of the pose experiment (configs/train/synth_pose_*.yaml)
+  # pose_base: the general model they were fine-tuned from (runs/synth_small, the first cotracker2-synth)
+  [ -f "$OUT/people_pose_base/summary.json" ] || model pose_base runs/synth_small/model_final.safetensors
   for k in people_absent people_present mixed_absent mixed_present; do
     [ -f "runs/synth_pose_$k/model_final.safetensors" ] && model "pose_$k" "runs/synth_pose_$k/model_final.safetensors"
   done
 }
 
-steps() {  # accuracy against training steps of the general model (8 held-out clips per checkpoint)
-  for ck in runs/synth_small/checkpoints/step_*.ckpt; do
-    s=$(basename "$ck" .ckpt | sed 's/step_0*//')
-    [ -f "$OUT/steps_synth_small/step_$s/summary.json" ] || cotracker evaluate --dataset synthetic --checkpoint "$ck" \
-      --synthetic-videos 8 --step "$s" --name synth_small --no-progress --out "$OUT/steps_synth_small/step_$s" | tail -1
+run_steps() {  # run name, label, step offset: every checkpoint of runs/<run> on 8 held-out clips
+  for ck in runs/$1/checkpoints/step_*.ckpt; do
+    [ -f "$ck" ] || continue
+    s=$(( $(basename "$ck" .ckpt | sed 's/step_0*//') + $3 ))
+    [ -f "$OUT/steps_$1/step_$s/summary.json" ] || cotracker evaluate --dataset synthetic --checkpoint "$ck" \
+      --synthetic-videos 8 --step "$s" --name "$2" --no-progress --out "$OUT/steps_$1/step_$s" | tail -1
   done
+}
+
+steps() {  # accuracy against training steps of the general model (first pass only: training checkpoints
+           # carry no refine_resolution, so the curve shows the model itself, not the coarse-to-fine pass)
+  run_steps synth_small synth_small 0
+  run_steps synth_small_cont synth_small 1500  # the continuation counts on from the 1500 steps it starts from
   # steps_synth_small_v0: the same for the end-to-end run without the encoder stage, when present
   cotracker report --results "$OUT"/steps_synth_small* --metric average_pts_within_thresh average_jaccard \
     --log runs/synth_small/log.jsonl --smooth 5 --out "$OUT/report_synth_small"
+}
+
+no_refine() {  # the shipped general model without its coarse-to-fine second pass (its first pass alone)
+  evaluate "synthetic_cotracker2-synth-norefine" --checkpoint cotracker2-synth --no-refine --name cotracker2-synth-norefine $SYN
+  evaluate "badja_cotracker2-synth-norefine" --checkpoint cotracker2-synth --no-refine --name cotracker2-synth-norefine $BADJA
 }
 
 case "${1:-all}" in
@@ -66,6 +80,7 @@ case "${1:-all}" in
   cotracker2-synth|cotracker2-synth-pose) model "$1" "$1" ;;
   pose) pose ;;
   steps) steps ;;
-  all) baselines; general; pose; steps ;;
-  *) echo "usage: $0 [baselines|general|cotracker2-synth|cotracker2-synth-pose|pose|steps|all]" >&2; exit 2 ;;
+  no-refine) no_refine ;;
+  all) baselines; general; no_refine; pose; steps ;;
+  *) echo "usage: $0 [baselines|general|cotracker2-synth|cotracker2-synth-pose|no-refine|pose|steps|all]" >&2; exit 2 ;;
 esac

@@ -15,10 +15,12 @@ import json
 import math
 from pathlib import Path
 
-TRACKERS = [("static", "static points"), ("lk", "Lucas-Kanade"), ("cotracker2-synth", "cotracker2-synth (shipped)"),
+TRACKERS = [("static", "static points"), ("lk", "Lucas-Kanade"),
+            ("pose_base", "runs/synth_small (1500 steps, first pass only: the previous cotracker2-synth)"), ("cotracker2-synth", "cotracker2-synth (shipped)"),
+            ("cotracker2-synth-norefine", "cotracker2-synth, first pass only (`--no-refine`)"),
             ("cotracker2-synth-pose", "cotracker2-synth-pose (shipped)")]
 POSE_RUNS = [
-    ("cotracker2-synth", "scenes only (the general model, no fine-tuning)", "absent"),
+    ("pose_base", "scenes only (runs/synth_small, the general model they start from)", "absent"),
     ("pose_people_absent", "people only", "absent"),
     ("pose_people_present", "people only", "present"),
     ("pose_mixed_absent", "50% scenes / 50% people", "absent"),
@@ -67,7 +69,7 @@ def main(argv=None) -> int:
     for k in KEYPOINTS:
         print(f"| {k} | " + " | ".join(_num(agg.get(f"pck_bbox/{k}"), 3) for _, agg in rows) + " |")
 
-    print("\nPose experiment (fine-tuned from cotracker2-synth, 100 steps each):\n")
+    print("\nPose experiment (fine-tuned from runs/synth_small, 100 steps each):\n")
     # only metrics that do not depend on the visibility threshold (the runs are not calibrated; the shipped
     # general model in the first row is)
     print("| training data | keypoint embedding | people PCK@0.2 box | people PCKh@0.5 | people OKS | scenes delta_avg "

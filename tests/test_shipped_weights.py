@@ -70,6 +70,20 @@ def test_the_shipped_general_model_tracks_a_translation():
     assert float(vis.float().mean()) > 0.9  # nothing is occluded
 
 
+def test_the_shipped_second_pass_is_more_precise():
+    """The coarse-to-fine settings ship with the weights, and the second pass beats the first on sub-pixel motion."""
+    from cotracker.predictor import CoTrackerPredictor
+
+    video, queries, truth = _translating_clip()
+    refined = CoTrackerPredictor(checkpoint=DEFAULT_CHECKPOINT)
+    assert refined.refine_shape == (384, 512) and refined.iters == 4
+    first_only = CoTrackerPredictor(model=refined.model, refine_resolution=False)
+    with torch.no_grad():
+        err_fine = (refined(video, queries=queries).tracks[0] - truth).norm(dim=-1).mean()
+        err_first = (first_only(video, queries=queries).tracks[0] - truth).norm(dim=-1).mean()
+    assert float(err_fine) < 0.7 and float(err_fine) < 0.6 * float(err_first), (float(err_fine), float(err_first))
+
+
 def test_the_shipped_pose_model_tracks_with_keypoint_ids():
     from cotracker.predictor import CoTrackerPredictor
 

@@ -74,10 +74,10 @@ REGISTRY: dict[str, CheckpointEntry] = {
         CheckpointEntry("cotracker2", "cotracker2.pth", None, "Meta's CoTracker2 (window 8), CC BY-NC; place it by hand"),
         CheckpointEntry("cotracker2v1", "cotracker2v1.pth", None, "Meta's CoTracker2.1 (window 16), CC BY-NC; place it by hand"),
         CheckpointEntry("cotracker2-synth", "cotracker2-synth.safetensors",
-                        "29fc3fa84028a4720d40db581db96622457384f93f6f4cb528770f36d386d3c9",
+                        "92ea59fe73a562e7daacefe8dc72689e2d1c3399d1f9f02289f0a7bd2123dafd",
                         "our CoTracker2 trained on synthetic data (Apache-2.0, shipped)", packaged=True),
         CheckpointEntry("cotracker2-synth-pose", "cotracker2-synth-pose.safetensors",
-                        "7fef0d3074e80decd588e9a769846c7893ee55425dbaa8529373032f5746eca2",
+                        "b34d4ec7859f38eec969d1b31e78f90f432eebd85b2651b12aa76a60f1bc293f",
                         "our pose variant with keypoint embeddings (Apache-2.0, shipped)", packaged=True),
     ]
 }
