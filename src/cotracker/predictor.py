@@ -41,6 +41,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from cotracker.geometry import grid_points, rescale_points, rescale_queries
+from cotracker.models.config import is_valid_resolution
 from cotracker.models.windows import window_starts
 from cotracker.types import TrackResult
 
@@ -93,10 +94,7 @@ def _resolve_refine_resolution(value: Any, config: Any) -> Optional[tuple[int, i
     if value is False:
         return None
     stride = int(getattr(config, "stride", 4))
-    ok = isinstance(value, (tuple, list)) and len(value) == 2 and all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 32 and v % stride == 0 for v in value
-    )
-    if not ok:
+    if not is_valid_resolution(value, stride):
         raise ValueError(
             f"refine_resolution must be None (the weights' default), False (no second pass) or (H, W) with each a "
             f"multiple of {stride} and >= 32, e.g. (384, 512); got {_describe(value)}"
@@ -414,7 +412,7 @@ class _PredictorBase(nn.Module):
         #: ``(h, w)`` of the coarse-to-fine second pass, or None when there is none
         self.refine_shape = _resolve_refine_resolution(refine_resolution, config)
         if vis_threshold is None:  # the threshold calibrated for the weights, else the official default
-            vis_threshold = getattr(getattr(model, "config", None), "vis_threshold", None)
+            vis_threshold = getattr(config, "vis_threshold", None)
             vis_threshold = default_vis_threshold if vis_threshold is None else vis_threshold
         if not 0.0 <= float(vis_threshold) <= 1.0:
             raise ValueError(f"vis_threshold must be a probability in [0, 1], got {vis_threshold}")

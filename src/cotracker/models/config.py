@@ -8,6 +8,7 @@ Every config round-trips through :meth:`TrackerConfig.to_dict` / :meth:`TrackerC
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
@@ -152,14 +153,12 @@ class TrackerConfig:
         ):
             raise ValueError(f"TrackerConfig.inference_iters must be a positive int or None, got {self.inference_iters!r}")
         if self.refine_resolution is not None:
-            rr = tuple(self.refine_resolution)
-            bad = lambda v: not isinstance(v, (int, float)) or isinstance(v, bool) or int(v) != v or v < 32 or int(v) % self.stride  # noqa: E731
-            if len(rr) != 2 or any(bad(v) for v in rr):
+            if not is_valid_resolution(self.refine_resolution, self.stride):
                 raise ValueError(
                     f"TrackerConfig.refine_resolution must be None or (H, W), each a multiple of the stride "
                     f"{self.stride} and >= 32, got {self.refine_resolution!r}"
                 )
-            object.__setattr__(self, "refine_resolution", tuple(int(v) for v in rr))
+            object.__setattr__(self, "refine_resolution", tuple(int(v) for v in self.refine_resolution))
         object.__setattr__(self, "model_resolution", tuple(int(v) for v in self.model_resolution))
         if self.window_len < 2 or self.window_len % 2:
             raise ValueError(f"TrackerConfig.window_len must be an even number >= 2, got {self.window_len}")
@@ -246,6 +245,13 @@ class TrackerConfig:
     def replace(self, **changes: Any) -> "TrackerConfig":
         """A copy with some fields changed (``dataclasses.replace``)."""
         return dataclasses.replace(self, **changes)
+
+
+def is_valid_resolution(value: Any, stride: int) -> bool:
+    """Whether ``value`` is an ``(H, W)`` pair of ints, each a multiple of ``stride`` and at least 32."""
+    return isinstance(value, (tuple, list)) and len(value) == 2 and all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 32 and v % stride == 0 for v in value
+    )
 
 
 def _check_keys(cls: type, data: Mapping[str, Any], where: str) -> dict[str, Any]:
