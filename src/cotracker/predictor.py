@@ -573,9 +573,9 @@ class CoTrackerPredictor(_PredictorBase):
             official numerics, uint8 needs 4x less memory (rounds to integer levels).
         refine_resolution: ``(H, W)`` of a coarse-to-fine second pass: every window is tracked again at this
             resolution (the model-resolution frames upsampled), starting from the first pass's tracks, which
-            makes the positions more precise at about ``1 + (H * W) / (h * w)`` times the cost. Visibility comes
-            from the first pass. Default (None): the weights' ``model.config.refine_resolution`` (our shipped
-            small models); False: never (the official behaviour).
+            makes the positions more precise (384x512 after 192x256 took 4x the time of one pass, BENCHMARKS.md).
+            Visibility comes from the first pass. Default (None): the weights' ``model.config.refine_resolution``
+            (our shipped small models); False: never (the official behaviour).
     """
 
     def __init__(
