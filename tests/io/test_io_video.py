@@ -70,6 +70,13 @@ def test_frame_range_stride_and_max_size(clip):
     np.testing.assert_allclose(means, full[[1, 3, 5]], atol=2.0)
 
 
+def test_read_video_reports_each_frame(clip):
+    seen = []
+    video = read_video(clip, start=1, end=6, stride=2, on_frame=seen.append)
+    assert [f.index for f in seen] == video.indices.tolist() == [1, 3, 5]
+    np.testing.assert_array_equal(np.stack([f.image for f in seen]), video.frames)
+
+
 def test_iter_frames_is_a_stream(clip):
     it = iter_frames(clip)
     first = next(it)

@@ -187,15 +187,28 @@ def test_predictions_load_back_through_the_posetrack_dataset(tmp_path, fake):
     assert sample.person_ids.tolist() == [4] * 17 + [9] * 17 and sample.keypoint_ids.tolist() == list(range(17)) * 2
 
 
-def test_overlay_progress_bar_follows_the_flag(tmp_path, clip, gt_json, fake, monkeypatch):
-    """The overlay bar is shown on a terminal and hidden by --no-progress (the same switch as `cotracker track`)."""
+def test_progress_bars_follow_the_flag(tmp_path, clip, gt_json, fake, monkeypatch):
+    """Decoding, tracking and overlay bars are shown on a terminal and hidden by --no-progress (the same switch as
+    `cotracker track`); the decoding bar knows the clip's frame count and advances once per decoded frame."""
     from cotracker import api
 
-    shown = []
+    shown, updates = [], {}
     real = api._progress
-    monkeypatch.setattr(api, "_progress", lambda total, desc, enabled: shown.append(enabled) or real(total, desc, False))
+
+    def spy(total, desc, enabled):
+        shown.append((desc, total, enabled))
+        bar = real(total, desc, False)
+        inner = bar.update
+        bar.update = lambda n=1: updates.__setitem__(desc, updates.get(desc, 0) + n) or inner(n)
+        return bar
+
+    monkeypatch.setattr(api, "_progress", spy)
     monkeypatch.setattr(cmd.sys.stderr, "isatty", lambda: True, raising=False)
     assert _run(clip, "--keypoints", gt_json, "--out", tmp_path / "a") == 0
+    T = len(read_video(clip).frames)
+    assert shown == [("decoding", T, True), ("tracking", 1, True), ("writing overlay", T, True)]
+    assert updates == {"decoding": T, "tracking": 1, "writing overlay": T}
+    shown.clear()
     assert _run(clip, "--keypoints", gt_json, "--out", tmp_path / "b", "--no-progress") == 0
-    assert shown == [True, False]
+    assert [enabled for _, _, enabled in shown] == [False, False, False]
     assert (tmp_path / "b" / cmd.OVERLAY_NAME).is_file()

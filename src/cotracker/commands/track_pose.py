@@ -120,7 +120,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     output.add_argument("--overwrite", action="store_true",
                         help="replace an existing output folder (the old one is removed only after the new one is complete)")
     output.add_argument("--no-overlay", action="store_true", help=f"do not write {OVERLAY_NAME}")
-    output.add_argument("--no-progress", action="store_true", help="hide the progress bar of the overlay writing")
+    output.add_argument("--no-progress", action="store_true", help="hide the progress bars (decoding, tracking, overlay)")
     p.set_defaults(func=run)
     return p
 
@@ -146,9 +146,9 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from cotracker.api import DEFAULT_OUT_ROOT, resolve_device
+    from cotracker.api import DEFAULT_OUT_ROOT, _progress, resolve_device
     from cotracker.io.atomic import atomic_output_dir, check_output_dir
-    from cotracker.io.video import VideoWriter, read_video
+    from cotracker.io.video import FrameSelection, VideoWriter, probe_video, read_video
     from cotracker.pose.files import posetrack_prediction_json, read_keypoints_file, select_queries
     from cotracker.pose.keypoints import COCO_SKELETON, SKELETON
     from cotracker.pose.layouts import layout_keypoint_names
@@ -165,7 +165,10 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     predictor = _build_predictor(args.checkpoint, device, refine=not args.no_refine)  # before decoding: a missing checkpoint fails fast
 
-    video = read_video(args.video, start=start, end=end)
+    show = not args.no_progress and sys.stderr.isatty()  # the same bars as `cotracker track`
+    expected = FrameSelection(start, end).count(probe_video(args.video).num_frames)
+    with _progress(expected, "decoding", show) as bar:
+        video = read_video(args.video, start=start, end=end, on_frame=lambda _: bar.update(1))
     T, H, W = video.frames.shape[:3]
     stop = start + T
     if end is not None and stop < end:
@@ -184,8 +187,10 @@ def run(args: argparse.Namespace) -> int:
         prepare_pose_queries(qs.keypoints, qs.query_frames, T, (H, W), kfile.layout, config.outside)
     except ValueError as exc:
         raise ValueError(f"{args.keypoints}: {exc}") from None
-    result = track_pose(clip, qs.keypoints, qs.query_frames, layout=kfile.layout, person_ids=qs.person_ids,
-                        predictor=predictor, config=config)
+    with _progress(1, "tracking", show) as bar:
+        result = track_pose(clip, qs.keypoints, qs.query_frames, layout=kfile.layout, person_ids=qs.person_ids,
+                            predictor=predictor, config=config)
+        bar.update(1)
     posetrack = result.to_layout("posetrack")
     doc = posetrack_prediction_json(
         posetrack.tracks.numpy(), posetrack.visibility.numpy(), posetrack.tracked.numpy(), posetrack.person_ids.numpy(),
@@ -214,9 +219,6 @@ def run(args: argparse.Namespace) -> int:
             skeleton = SKELETON if result.layout == "posetrack" else COCO_SKELETON
             colors = person_colors(result.person_ids.numpy())
             tracks, vis, tracked = result.tracks.numpy(), result.visibility.numpy(), result.tracked.numpy()
-            from cotracker.api import _progress  # noqa: PLC0415  (the same bars as `cotracker track`)
-
-            show = not args.no_progress and sys.stderr.isatty()
             with VideoWriter(tmp / OVERLAY_NAME, video.fps or 30.0) as writer, _progress(T, "writing overlay", show) as bar:
                 for t in range(T):
                     writer.write(draw_skeleton(video.frames[t], tracks[:, t], vis[:, t], colors=colors,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
-from typing import Iterator, NamedTuple, Optional, Sequence, Union
+from typing import Callable, Iterator, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 from PIL import Image, ImageSequence
@@ -369,8 +369,13 @@ def read_video(
     end: Optional[int] = None,
     stride: int = 1,
     max_size: Optional[int] = None,
+    on_frame: Optional[Callable[[Frame], None]] = None,
 ) -> Video:
     """Decode a (short) clip into memory as uint8. For long videos prefer :func:`iter_frames`.
+
+    Args:
+        source, start, end, stride, max_size: as :func:`iter_frames`.
+        on_frame: called with each decoded :class:`Frame` (e.g. to advance a progress bar).
 
     Returns:
         :class:`Video` with frames (T, H, W, 3) uint8 and their source indices.
@@ -380,6 +385,8 @@ def read_video(
     for frame in iter_frames(source, start, end, stride, max_size, info=info):
         frames.append(frame.image)
         indices.append(frame.index)
+        if on_frame is not None:
+            on_frame(frame)
     return Video(np.stack(frames), np.asarray(indices, dtype=np.int64), info.fps / stride, info)
 
 
