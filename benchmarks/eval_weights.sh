@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Reproduces the accuracy tables of BENCHMARKS.md ("Shipped weights", "Pose experiment"):
-#   bash benchmarks/eval_weights.sh [baselines|general|cotracker2-synth|cotracker2-synth-pose|no-refine|pose|steps|all]
+#   bash benchmarks/eval_weights.sh [baselines|general|cotracker2-synth|cotracker2-synth-pose|no-refine|no-ensemble|pose|steps|all]
 # Results go to bench/<benchmark>_<tracker>/ (summary.md, summary.json, per_video.json, summary.csv).
 # Needs ../shared/data (BADJA) beside the checkout; the synthetic sets are generated from fixed seeds.
 # CPU: set THREADS=1 when something else runs (two 2-thread torch processes on 2 cores slow each other ~10x).
@@ -64,14 +64,22 @@ steps() {  # accuracy against training steps of the general model (first pass on
            # carry no refine_resolution, so the curve shows the model itself, not the coarse-to-fine pass)
   run_steps synth_small synth_small 0
   run_steps synth_small_cont synth_small 1500  # the continuation counts on from the 1500 steps it starts from
+  run_steps synth_small_cont2 synth_small 4700  # the second continuation starts from step 3200 of the first
   # steps_synth_small_v0: the same for the end-to-end run without the encoder stage, when present
   cotracker report --results "$OUT"/steps_synth_small* --metric average_pts_within_thresh average_jaccard \
     --log runs/synth_small/log.jsonl --smooth 5 --out "$OUT/report_synth_small"
 }
 
-no_refine() {  # the shipped general model without its coarse-to-fine second pass (its first pass alone)
-  evaluate "synthetic_cotracker2-synth-norefine" --checkpoint cotracker2-synth --no-refine --name cotracker2-synth-norefine $SYN
-  evaluate "badja_cotracker2-synth-norefine" --checkpoint cotracker2-synth --no-refine --name cotracker2-synth-norefine $BADJA
+no_refine() {  # the shipped general model as one tracker without its second pass (its first pass alone)
+  local n=cotracker2-synth-norefine
+  evaluate "synthetic_$n" --checkpoint cotracker2-synth --no-refine --no-ensemble --name $n $SYN
+  evaluate "badja_$n" --checkpoint cotracker2-synth --no-refine --no-ensemble --name $n $BADJA
+}
+
+no_ensemble() {  # the shipped general model as one tracker (first and second pass, no flip ensemble)
+  local n=cotracker2-synth-noensemble
+  evaluate "synthetic_$n" --checkpoint cotracker2-synth --no-ensemble --name $n $SYN
+  evaluate "badja_$n" --checkpoint cotracker2-synth --no-ensemble --name $n $BADJA
 }
 
 case "${1:-all}" in
@@ -81,6 +89,7 @@ case "${1:-all}" in
   pose) pose ;;
   steps) steps ;;
   no-refine) no_refine ;;
-  all) baselines; general; no_refine; pose; steps ;;
-  *) echo "usage: $0 [baselines|general|cotracker2-synth|cotracker2-synth-pose|no-refine|pose|steps|all]" >&2; exit 2 ;;
+  no-ensemble) no_ensemble ;;
+  all) baselines; general; no_refine; no_ensemble; pose; steps ;;
+  *) echo "usage: $0 [baselines|general|cotracker2-synth|cotracker2-synth-pose|no-refine|no-ensemble|pose|steps|all]" >&2; exit 2 ;;
 esac

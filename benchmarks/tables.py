@@ -17,7 +17,9 @@ from pathlib import Path
 
 TRACKERS = [("static", "static points"), ("lk", "Lucas-Kanade"),
             ("pose_base", "runs/synth_small (1500 steps, first pass only: the previous cotracker2-synth)"), ("cotracker2-synth", "cotracker2-synth (shipped)"),
-            ("cotracker2-synth-norefine", "cotracker2-synth, first pass only (`--no-refine`)"),
+            ("session3", "session 3: the previous cotracker2-synth (one tracker with its second pass)"),
+            ("cotracker2-synth-noensemble", "cotracker2-synth, one tracker (`--no-ensemble`)"),
+            ("cotracker2-synth-norefine", "cotracker2-synth, one tracker, first pass only (`--no-ensemble --no-refine`)"),
             ("cotracker2-synth-pose", "cotracker2-synth-pose (shipped)")]
 POSE_RUNS = [
     ("pose_base", "scenes only (runs/synth_small, the general model they start from)", "absent"),

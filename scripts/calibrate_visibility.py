@@ -39,12 +39,15 @@ def main(argv=None) -> int:
     ap.add_argument("--iters", type=int, default=None,
                     help="inference iterations (default: the checkpoint's own setting, else 6); use the number the "
                          "weights will ship with (scripts/tune_inference.py)")
+    ap.add_argument("--flip-ensemble", action="store_true",
+                    help="calibrate the flip ensemble's visibility (the mean of its three trackers' probabilities); "
+                         "use it when the weights will ship with the ensemble")
     args = ap.parse_args(argv)
     if 1_000_000 <= args.seed < 1_010_000:
         raise SystemExit("--seed overlaps the benchmark's held-out seeds (1000000...); choose another")
     # Visibility comes from the first pass: the coarse-to-fine second pass does not change it.
     predictor = _ProbabilityPredictor(checkpoint=args.checkpoint, vis_threshold=0.5, iters=args.iters,
-                                      refine_resolution=False)
+                                      refine_resolution=False, flip_ensemble=args.flip_ensemble)
     config = EvalConfig(dataset="synthetic", synthetic=SyntheticEvalConfig(num_sequences=args.clips, seed=args.seed),
                         progress=False)
     _, samples = iter_dataset(config)

@@ -4,13 +4,14 @@
 that are NOT the held-out benchmark set.
 
     python scripts/tune_inference.py runs/synth_small/model_final.safetensors
-    python scripts/tune_inference.py CKPT --candidates 4:none 6:none 4:384x512
+    python scripts/tune_inference.py CKPT --candidates 4:none 6:none 4:384x512 4:384x512:flip
 
-Each candidate is ``ITERS:RESOLUTION`` (``none`` = no second pass). The clips come from the held-out generator
+Each candidate is ``ITERS:RESOLUTION`` (``none`` = no second pass), optionally followed by ``:flip`` (the flip
+ensemble: three trackers, the video as it is and mirrored, median of their tracks). The clips come from the held-out generator
 with another base seed (default 3000000; the benchmark uses 1000000..), scored with the TAP-Vid metrics exactly
 as ``cotracker evaluate --dataset synthetic`` scores them. The script prints one row per candidate (with its
 seconds) and the one with the best delta_avg; pass it to ``scripts/export_weights.py --iters N
---refine-resolution H W`` so the shipped file carries it.
+--refine-resolution H W [--flip-ensemble]`` so the shipped file carries it.
 """
 from __future__ import annotations
 
@@ -23,21 +24,25 @@ import numpy as np
 from cotracker.evaluation.evaluator import EvalConfig, SyntheticEvalConfig, evaluate_sample, iter_dataset
 from cotracker.predictor import CoTrackerPredictor
 
-DEFAULT_CANDIDATES = ("4:none", "6:none", "4:384x512", "6:384x512")
+DEFAULT_CANDIDATES = ("4:none", "6:none", "4:384x512", "6:384x512", "4:384x512:flip")
 COLUMNS = ("average_pts_within_thresh", "average_jaccard", "pts_within_1", "pts_within_2", "pts_within_4",
            "pts_within_8", "pts_within_16")
 
 
-def parse_candidate(text: str) -> tuple[int, object]:
-    """``"4:384x512"`` -> ``(4, (384, 512))``; ``"6:none"`` -> ``(6, False)``."""
+def parse_candidate(text: str) -> tuple[int, object, bool]:
+    """``"4:384x512"`` -> ``(4, (384, 512), False)``; ``"6:none:flip"`` -> ``(6, False, True)``."""
     try:
-        iters, res = text.split(":")
+        iters, res, *rest = text.split(":")
+        if rest not in ([], ["flip"]):
+            raise ValueError
         refine = False if res == "none" else tuple(int(v) for v in res.split("x"))
         if refine is not False and len(refine) != 2:
             raise ValueError
-        return int(iters), refine
+        return int(iters), refine, rest == ["flip"]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"a candidate is ITERS:HxW or ITERS:none (e.g. 4:384x512), got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"a candidate is ITERS:HxW or ITERS:none, optionally followed by :flip (e.g. 4:384x512:flip), got {text!r}"
+        )
 
 
 def main(argv=None) -> int:
@@ -46,7 +51,7 @@ def main(argv=None) -> int:
     ap.add_argument("--clips", type=int, default=8)
     ap.add_argument("--seed", type=int, default=3_000_000)
     ap.add_argument("--candidates", nargs="+", type=parse_candidate, default=None,
-                    help=f"ITERS:HxW or ITERS:none (default: {' '.join(DEFAULT_CANDIDATES)})")
+                    help=f"ITERS:HxW or ITERS:none, optionally :flip (default: {' '.join(DEFAULT_CANDIDATES)})")
     args = ap.parse_args(argv)
     if 1_000_000 <= args.seed < 1_010_000:
         raise SystemExit("--seed overlaps the benchmark's held-out seeds (1000000...); choose another")
@@ -55,21 +60,23 @@ def main(argv=None) -> int:
                         progress=False)
     samples = list(iter_dataset(config)[1])
     print(f"{len(samples)} clips, seeds {args.seed}..{args.seed + len(samples) - 1}")
-    print("| iters | second pass | " + " | ".join(COLUMNS) + " | seconds |")
-    print("|---:|---|" + "---:|" * (len(COLUMNS) + 1))
+    print("| iters | second pass | flip ensemble | " + " | ".join(COLUMNS) + " | seconds |")
+    print("|---:|---|---|" + "---:|" * (len(COLUMNS) + 1))
     best = None
-    for iters, refine in candidates:
-        predictor = CoTrackerPredictor(checkpoint=args.checkpoint, iters=iters, refine_resolution=refine)
+    for iters, refine, flip in candidates:
+        predictor = CoTrackerPredictor(checkpoint=args.checkpoint, iters=iters, refine_resolution=refine,
+                                       flip_ensemble=flip)
         start = time.perf_counter()
         results = [evaluate_sample(predictor, s, config).metrics for s in samples]
         seconds = time.perf_counter() - start
         means = {k: float(np.nanmean([r[k] for r in results])) for k in COLUMNS}
         label = "none" if refine is False else f"{refine[0]}x{refine[1]}"
-        print(f"| {iters} | {label} | " + " | ".join(f"{100 * means[k]:.1f}" for k in COLUMNS) + f" | {seconds:.0f} |")
+        print(f"| {iters} | {label} | {'yes' if flip else 'no'} | "
+              + " | ".join(f"{100 * means[k]:.1f}" for k in COLUMNS) + f" | {seconds:.0f} |")
         if best is None or means[COLUMNS[0]] > best[0]:
-            best = (means[COLUMNS[0]], iters, label)
+            best = (means[COLUMNS[0]], iters, label, flip)
     print(f"best: --iters {best[1]}" + ("" if best[2] == "none" else f" --refine-resolution {best[2].replace('x', ' ')}")
-          + f" (delta_avg {100 * best[0]:.1f})")
+          + (" --flip-ensemble" if best[3] else "") + f" (delta_avg {100 * best[0]:.1f})")
     return 0
 
 

@@ -8,6 +8,7 @@ Frames of reference used in the package and the functions that move between them
 
 * input video pixels  <->  model resolution (384 x 512) pixels: :func:`rescale_points`
   (``x * (W_to - 1) / (W_from - 1)``).
+* an image  <->  its mirror image (left-right or upside-down): :func:`flip_points` (``x -> W - 1 - x``).
 * model pixels  <->  feature-grid units (stride 4, no half-pixel shift): :func:`pixels_to_features`,
   :func:`features_to_pixels`.
 * pixels  <->  ``grid_sample``'s normalised ``[-1, 1]``: :func:`pixels_to_normalized`.
@@ -26,6 +27,7 @@ import torch.nn.functional as F
 __all__ = [
     "rescale_points",
     "rescale_queries",
+    "flip_points",
     "pixels_to_features",
     "features_to_pixels",
     "pixels_to_normalized",
@@ -64,6 +66,23 @@ def rescale_points(xy: torch.Tensor, from_hw: Sequence[int], to_hw: Sequence[int
 def rescale_queries(queries: torch.Tensor, from_hw: Sequence[int], to_hw: Sequence[int]) -> torch.Tensor:
     """Rescale ``(..., 3)`` queries ``(t, x, y)``; the frame index ``t`` is unchanged."""
     return torch.cat([queries[..., :1], rescale_points(queries[..., 1:], from_hw, to_hw)], dim=-1)
+
+
+def flip_points(xy: torch.Tensor, hw: Sequence[int], axis: str) -> torch.Tensor:
+    """The ``(..., 2)`` points ``(x, y)`` of an ``hw = (H, W)`` image in its mirror image (an involution).
+
+    Args:
+        xy: (..., 2) align-corners pixels.
+        hw: ``(H, W)`` of the image.
+        axis: ``"x"`` (mirrored left-right: ``x -> W - 1 - x``) or ``"y"`` (upside-down: ``y -> H - 1 - y``).
+    """
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis must be 'x' or 'y', got {axis!r}")
+    i = 0 if axis == "x" else 1
+    size = hw[1] if axis == "x" else hw[0]
+    out = xy.clone()
+    out[..., i] = (size - 1) - xy[..., i]
+    return out
 
 
 def pixels_to_features(xy: torch.Tensor, stride: int) -> torch.Tensor:

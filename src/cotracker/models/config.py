@@ -130,6 +130,9 @@ class TrackerConfig:
         refine_resolution: ``(H, W)`` of a second, coarse-to-fine pass the predictors run by default for these
             weights (each window re-tracked at this resolution, initialised from the first pass); None = no
             second pass (the official behaviour).
+        flip_ensemble: whether the predictors track by default with a flip ensemble for these weights: the video
+            also mirrored left-right and upside-down, each tracked alone, then the per-coordinate median of the
+            three tracks and the mean of their visibilities (3x the time); False = one tracker (official).
     """
 
     window_len: int = 8
@@ -144,6 +147,7 @@ class TrackerConfig:
     vis_threshold: Optional[float] = None
     inference_iters: Optional[int] = None
     refine_resolution: Optional[tuple[int, int]] = None
+    flip_ensemble: bool = False
 
     def __post_init__(self) -> None:
         if self.vis_threshold is not None and not 0.0 <= float(self.vis_threshold) <= 1.0:
@@ -152,6 +156,8 @@ class TrackerConfig:
             isinstance(self.inference_iters, bool) or not isinstance(self.inference_iters, int) or self.inference_iters < 1
         ):
             raise ValueError(f"TrackerConfig.inference_iters must be a positive int or None, got {self.inference_iters!r}")
+        if not isinstance(self.flip_ensemble, bool):
+            raise ValueError(f"TrackerConfig.flip_ensemble must be True or False, got {self.flip_ensemble!r}")
         if self.refine_resolution is not None:
             if not is_valid_resolution(self.refine_resolution, self.stride):
                 raise ValueError(
