@@ -16,8 +16,9 @@ import math
 from pathlib import Path
 
 TRACKERS = [("static", "static points"), ("lk", "Lucas-Kanade"),
-            ("pose_base", "runs/synth_small (1500 steps, first pass only: the previous cotracker2-synth)"), ("cotracker2-synth", "cotracker2-synth (shipped)"),
-            ("session3", "session 3: the previous cotracker2-synth (one tracker with its second pass)"),
+            ("pose_base", "session 2: runs/synth_small (1500 steps, one pass)"),
+            ("session3", "session 3: synth_small_cont step 2800 (one tracker with its second pass)"),
+            ("cotracker2-synth", "cotracker2-synth (shipped)"),
             ("cotracker2-synth-noensemble", "cotracker2-synth, one tracker (`--no-ensemble`)"),
             ("cotracker2-synth-norefine", "cotracker2-synth, one tracker, first pass only (`--no-ensemble --no-refine`)"),
             ("cotracker2-synth-pose", "cotracker2-synth-pose (shipped)")]

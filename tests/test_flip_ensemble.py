@@ -166,7 +166,7 @@ def test_ensemble_with_backward_tracking_and_support_grid():
 # -- command line and scripts -----------------------------------------------------------------------------------
 
 
-def test_no_ensemble_option_reaches_the_predictor(monkeypatch, tmp_path):
+def test_no_ensemble_option_reaches_the_predictor(monkeypatch):
     import cotracker.api as api
     import cotracker.evaluation as evaluation
     from cotracker.cli import main
@@ -177,15 +177,10 @@ def test_no_ensemble_option_reaches_the_predictor(monkeypatch, tmp_path):
     assert api._build_predictor(None, tuned, "cpu", ensemble=False).flip_ensemble is False
     seen = {}
 
-    def stop(*args, **kwargs):
+    def stop(*args, **kwargs):  # `cotracker track --no-ensemble`: tests/test_refine.py
         seen.update(kwargs)
         raise SystemExit(0)
 
-    monkeypatch.setattr(api, "track_video", stop)
-    for argv, expected in [(["track", "--no-ensemble"], False), (["track"], True)]:
-        with pytest.raises(SystemExit):
-            main(argv + ["--out", str(tmp_path / "o")])
-        assert seen["ensemble"] is expected
     monkeypatch.setattr(evaluation, "make_tracker", stop)
     for extra, expected in [(["--no-ensemble"], False), ([], None)]:
         seen.clear()

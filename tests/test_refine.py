@@ -189,10 +189,11 @@ def test_no_refine_option_reaches_the_predictor(monkeypatch, tmp_path):
         raise SystemExit(0)
 
     monkeypatch.setattr(api, "track_video", fake_track_video)
-    for argv, expected in [(["track", "--no-refine"], False), (["track"], True)]:
+    for argv, expected in [(["track", "--no-refine"], (False, True)), (["track", "--no-ensemble"], (True, False)),
+                           (["track"], (True, True))]:
         with pytest.raises(SystemExit):
             main(argv + ["--out", str(tmp_path / "o")])
-        assert seen["refine"] is expected
+        assert (seen["refine"], seen["ensemble"]) == expected  # --no-ensemble: tests/test_flip_ensemble.py
 
 
 def test_export_script_stores_the_inference_settings(tmp_path, monkeypatch):

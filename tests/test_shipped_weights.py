@@ -76,7 +76,7 @@ def test_the_shipped_second_pass_is_more_precise():
 
     video, queries, truth = _translating_clip()
     refined = CoTrackerPredictor(checkpoint=DEFAULT_CHECKPOINT)
-    assert refined.refine_shape == (384, 512) and refined.iters == 4
+    assert refined.refine_shape == (384, 512) and refined.iters == 4 and refined.flip_ensemble
     first_only = CoTrackerPredictor(model=refined.model, refine_resolution=False)
     with torch.no_grad():
         err_fine = (refined(video, queries=queries).tracks[0] - truth).norm(dim=-1).mean()
@@ -89,6 +89,7 @@ def test_the_shipped_pose_model_tracks_with_keypoint_ids():
 
     video, queries, truth = _translating_clip(dx=-2.5, dy=1.5, seed=1)
     predictor = CoTrackerPredictor(checkpoint="cotracker2-synth-pose")
+    assert predictor.flip_ensemble and predictor.refine_shape == (384, 512)  # the settings ship with the weights
     ids = torch.arange(queries.shape[1])[None] % 17
     with torch.no_grad():
         tracks, _ = predictor(video, queries=queries, keypoint_ids=ids)

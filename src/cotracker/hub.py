@@ -74,10 +74,10 @@ REGISTRY: dict[str, CheckpointEntry] = {
         CheckpointEntry("cotracker2", "cotracker2.pth", None, "Meta's CoTracker2 (window 8), CC BY-NC; place it by hand"),
         CheckpointEntry("cotracker2v1", "cotracker2v1.pth", None, "Meta's CoTracker2.1 (window 16), CC BY-NC; place it by hand"),
         CheckpointEntry("cotracker2-synth", "cotracker2-synth.safetensors",
-                        "92ea59fe73a562e7daacefe8dc72689e2d1c3399d1f9f02289f0a7bd2123dafd",
+                        "d5a8a1411734287138adbc6b9baf963f3fe592fdd0f2725671f5afb20b55fc46",
                         "our CoTracker2 trained on synthetic data (Apache-2.0, shipped)", packaged=True),
         CheckpointEntry("cotracker2-synth-pose", "cotracker2-synth-pose.safetensors",
-                        "b34d4ec7859f38eec969d1b31e78f90f432eebd85b2651b12aa76a60f1bc293f",
+                        "6d294c1eafbcbfe6f047fd7b786ee22d86e69e0f8d0b635e5fc48797dee2ee30",
                         "our pose variant with keypoint embeddings (Apache-2.0, shipped)", packaged=True),
     ]
 }
