@@ -211,3 +211,78 @@ def test_people_num_tracks_pads_and_batches():
     assert a.valid[:, :n_real].all()
     short = SyntheticPeopleDataset(1, PEOPLE, seed=0, num_tracks=5)[0]
     assert torch.equal(short.trajectory, a.trajectory[:, :5])
+
+
+# -- articulated limbs, thin bars, plain surfaces (off by default) ------------------------------------------
+
+
+def test_default_scenes_draw_the_same_random_numbers_as_before_the_options():
+    # The seeded held-out sets (evaluate --dataset synthetic) must not change when options are added: the default
+    # config consumes exactly the random stream it did before limbs, bars and plain surfaces existed.
+    rng = np.random.default_rng(0)
+    generate_scene(SMALL, rng)
+    assert rng.integers(2**62) == 3815590522465733415
+
+
+def test_limbs_swing_about_a_fixed_joint_of_their_parent():
+    from cotracker.data.synthetic_scenes import _limb_layers
+
+    cfg = SceneConfig(num_frames=12, size_hw=(96, 128), limb_prob=1.0, max_limbs=3, limb_swing_deg=40.0)
+    T = cfg.num_frames
+    still = np.tile(np.array([[1.0, 0, 30], [0, 1.0, 20]]), (T, 1, 1))  # a parent that does not move
+    parent = Layer(rgba=np.ones((40, 50, 4), np.float32), affine=still, depth=np.full(T, 0.5))
+    inner = np.zeros((40, 50), bool)
+    inner[10:30, 10:40] = True
+    limbs = _limb_layers(cfg, np.random.default_rng(3), parent, inner, 45.0)
+    assert 1 <= len(limbs) <= 3
+    for layer, limb_inner in limbs:
+        h, w = layer.rgba.shape[:2]
+        pivot = np.array([(w - 1) / 2, min(w / 2, (h - 1) / 2), 1.0])
+        tip = np.array([(w - 1) / 2, h - 1.0, 1.0])
+        joint = layer.affine @ pivot  # (T, 2) image position of the joint
+        assert np.allclose(joint, joint[0], atol=1e-9)  # the joint stays where it is attached
+        x, y = joint[0] - still[0, :, 2]
+        assert inner[int(round(y)), int(round(x))]  # ... on the parent's surface
+        tip_path = layer.affine @ tip
+        assert np.ptp(tip_path, axis=0).max() > 2.0  # while the far end swings
+        lengths = np.linalg.norm(tip_path - joint, axis=1)
+        assert np.allclose(lengths, lengths[0])  # rigidly
+        assert np.all(np.abs(layer.depth - parent.depth) > 0) and np.ptp(layer.depth - parent.depth) == 0
+        assert limb_inner.any() and h >= 12 and w >= 10
+
+
+def test_articulated_scene_ground_truth_matches_rendered_colours():
+    cfg = SceneConfig(num_frames=8, size_hw=(96, 128), num_points=400, brightness=0.0, min_objects=3, max_objects=3,
+                      limb_prob=1.0, thin_prob=0.5)
+    clip = generate_scene(cfg, np.random.default_rng(5))
+    layers = np.unique(clip.point_layer)
+    assert layers.max() > 3  # limbs were added as layers of their own, and carry points
+    err = _color_error(clip.frames, clip.tracks, clip.visible)
+    shifted = clip.tracks + np.random.default_rng(0).normal(0, 2.0, clip.tracks.shape).astype(np.float32)
+    assert np.median(err) < 2.0 and np.median(_color_error(clip.frames, shifted, clip.visible)) > 4 * np.median(err)
+    limb_points = clip.point_layer > 3
+    assert limb_points.any() and clip.visible[:, limb_points].any()
+
+
+def test_thin_bars_and_plain_surfaces():
+    from cotracker.data.synthetic_scenes import _camera, _object_layer
+
+    cfg = SceneConfig(num_frames=4, size_hw=(240, 320), object_size=(0.3, 0.45), thin_prob=1.0, thin_aspect=(5.0, 8.0))
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        layer, inner, _ = _object_layer(cfg, rng, _camera(cfg, rng))
+        h, w = layer.rgba.shape[:2]
+        assert h / w >= 4.5 and w >= 10 and inner.any()  # long and thin (but wide enough to hold points)
+    textured = generate_scene(SceneConfig(num_frames=2, size_hw=(64, 64), min_objects=0, max_objects=0),
+                              np.random.default_rng(2))
+    plain = generate_scene(SceneConfig(num_frames=2, size_hw=(64, 64), min_objects=0, max_objects=0, plain_prob=1.0),
+                           np.random.default_rng(2))
+    grad = lambda f: np.abs(np.diff(f[0].astype(np.float32), axis=1)).mean()  # noqa: E731
+    assert grad(plain.frames) < 0.4 * grad(textured.frames)
+
+
+@pytest.mark.parametrize("bad", [dict(limb_prob=1.5), dict(thin_prob=-0.1), dict(plain_prob=2.0),
+                                 dict(limb_length=(0.8, 0.5)), dict(thin_aspect=(0.0, 3.0)), dict(max_limbs=0)])
+def test_scene_config_rejects_bad_options(bad):
+    with pytest.raises(ValueError):
+        SceneConfig(**bad)

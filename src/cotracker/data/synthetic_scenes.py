@@ -6,6 +6,11 @@ deform mildly, change depth order, enter and leave the frame, and change brightn
 from the known transforms and visibility from the depth order and the frame bounds (see
 :mod:`cotracker.data.render`).
 
+Optional, off by default (the default scenes, and so the seeded held-out sets, do not change): thin
+bars (poles, fence rails), articulated limbs that swing about a joint on their parent object, in front
+of it or behind it (legs, arms, tails: fast local motion and self-occlusion), and plain low-contrast
+surfaces (walls, skies) whose points can only be placed from the motion of their surroundings.
+
 Use :func:`generate_scene` for one clip, :class:`SyntheticSceneDataset` to draw clips on the fly
 as a torch Dataset (no disk), and :func:`write_kubric_sequence` to store them in the Kubric MOVi-F
 layout (``cotracker generate kubric``).
@@ -50,6 +55,14 @@ class SceneConfig:
         brightness: amplitude of the global and per-object brightness changes.
         motion_blur_prob: probability that a clip gets motion blur along the camera motion.
         erode_px: points are sampled at least this many canonical pixels inside an object's outline.
+        thin_prob: probability that an object is a thin bar (length / width in ``thin_aspect``).
+        thin_aspect: range of a bar's length-to-width ratio.
+        limb_prob: probability that an object carries articulated limbs.
+        max_limbs: most limbs on one object (at least 1 when it has any).
+        limb_length: range of a limb's length as a fraction of its parent's size.
+        limb_swing_deg: largest swing amplitude of a limb about its joint.
+        limb_cycles: range of the number of swings over the clip.
+        plain_prob: probability that a surface (background or object) is plain: low contrast, faint detail.
     """
 
     num_frames: int = 24
@@ -71,6 +84,14 @@ class SceneConfig:
     brightness: float = 0.15
     motion_blur_prob: float = 0.0
     erode_px: int = 3
+    thin_prob: float = 0.0
+    thin_aspect: tuple[float, float] = (4.0, 10.0)
+    limb_prob: float = 0.0
+    max_limbs: int = 4
+    limb_length: tuple[float, float] = (0.5, 1.1)
+    limb_swing_deg: float = 40.0
+    limb_cycles: tuple[float, float] = (0.5, 1.5)
+    plain_prob: float = 0.0
 
     def __post_init__(self):
         if self.num_frames < 2:
@@ -81,6 +102,15 @@ class SceneConfig:
             raise ValueError(f"need 0 <= min_objects <= max_objects, got {self.min_objects}, {self.max_objects}")
         if self.num_points < 1:
             raise ValueError(f"num_points must be >= 1, got {self.num_points}")
+        for name in ("thin_prob", "limb_prob", "plain_prob", "nonrigid_prob", "motion_blur_prob"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be a probability in [0, 1], got {getattr(self, name)}")
+        for name in ("thin_aspect", "limb_length", "limb_cycles", "object_size"):
+            lo, hi = getattr(self, name)
+            if not 0 < lo <= hi:
+                raise ValueError(f"{name} must be a range (low, high) with 0 < low <= high, got {(lo, hi)}")
+        if self.max_limbs < 1:
+            raise ValueError(f"max_limbs must be >= 1, got {self.max_limbs}")
 
 
 def smooth_curve(rng: np.random.Generator, num_frames: int, dims: int, amplitude) -> np.ndarray:
@@ -149,17 +179,51 @@ def _camera(cfg: SceneConfig, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def _object_layer(cfg: SceneConfig, rng: np.random.Generator, camera: np.ndarray) -> tuple[Layer, np.ndarray]:
-    """One foreground object: its layer and the mask where its points may be sampled."""
+def _bar_alpha(h: int, w: int) -> np.ndarray:
+    """A filled rectangle with anti-aliased edges filling an (h, w) canvas (a pole, a rail, a limb). float32 0..1."""
     cv2 = require_cv2()
+    canvas = np.zeros((h, w), np.uint8)
+    corners = np.array([[1, 1], [w - 2, 1], [w - 2, h - 2], [1, h - 2]], np.float64)
+    cv2.fillPoly(canvas, [np.round(corners * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+    return canvas.astype(np.float32) / 255.0
+
+
+def _surface_texture(cfg: SceneConfig, rng: np.random.Generator, h: int, w: int, detail: float = 0.35) -> np.ndarray:
+    """A random texture, or with probability ``cfg.plain_prob`` a plain one: faint detail, 10-35% of the contrast.
+
+    Draws nothing extra from ``rng`` when ``plain_prob`` is 0 (the default scenes stay as they were)."""
+    if cfg.plain_prob > 0 and rng.random() < cfg.plain_prob:
+        tex = random_texture(rng, h, w, detail=0.03)
+        mean = tex.reshape(-1, 3).mean(axis=0)
+        return (mean + rng.uniform(0.1, 0.35) * (tex - mean)).astype(np.float32)
+    return random_texture(rng, h, w, detail=detail)
+
+
+def _inner_mask(alpha: np.ndarray, erode_px: int) -> np.ndarray:
+    """Where points may be sampled: fully opaque and at least ``erode_px`` pixels inside the outline."""
+    cv2 = require_cv2()
+    k = 2 * erode_px + 1
+    return cv2.erode((alpha > 0.99).astype(np.uint8), np.ones((k, k), np.uint8)) > 0
+
+
+def _object_layer(
+    cfg: SceneConfig, rng: np.random.Generator, camera: np.ndarray
+) -> tuple[Layer, np.ndarray, float]:
+    """One foreground object: its layer, the mask where its points may be sampled, and its size in pixels."""
     H, W = cfg.size_hw
     T = cfg.num_frames
     size = rng.uniform(*cfg.object_size) * min(H, W)
     aspect = rng.uniform(0.6, 1.6)
-    h = max(12, int(round(size / np.sqrt(aspect))))
-    w = max(12, int(round(size * np.sqrt(aspect))))
-    alpha = _shape_alpha(rng, h, w)
-    tex = random_texture(rng, h, w)
+    if cfg.thin_prob > 0 and rng.random() < cfg.thin_prob:  # a bar: longer than a blob, never under 10 px wide
+        length = 1.5 * size
+        h = max(12, int(round(length)))
+        w = max(2 * cfg.erode_px + 4, int(round(length / rng.uniform(*cfg.thin_aspect))))
+        alpha = _bar_alpha(h, w)
+    else:
+        h = max(12, int(round(size / np.sqrt(aspect))))
+        w = max(12, int(round(size * np.sqrt(aspect))))
+        alpha = _shape_alpha(rng, h, w)
+    tex = _surface_texture(cfg, rng, h, w)
     centre = np.array([(w - 1) / 2, (h - 1) / 2])
 
     start = np.array([rng.uniform(-0.1, 1.1) * W, rng.uniform(-0.1, 1.1) * H])
@@ -182,9 +246,47 @@ def _object_layer(cfg: SceneConfig, rng: np.random.Generator, camera: np.ndarray
         amp = cfg.nonrigid * size * rng.uniform(0.3, 1.0, size=2)
         phase = rng.uniform(0, 2 * np.pi, size=(1, 2)) + 2 * np.pi * rng.uniform(0.3, 1.5, size=(1, 2)) * np.linspace(0, 1, T)[:, None]
         warp = Warp(amplitude=amp.astype(np.float32), wave=wave.astype(np.float32), phase=phase.astype(np.float32))
-    k = 2 * cfg.erode_px + 1
-    inner = cv2.erode((alpha > 0.99).astype(np.uint8), np.ones((k, k), np.uint8)) > 0
-    return Layer(rgba=premultiply(tex, alpha), affine=affine, depth=depth, gain=gain, warp=warp), inner
+    layer = Layer(rgba=premultiply(tex, alpha), affine=affine, depth=depth, gain=gain, warp=warp)
+    return layer, _inner_mask(alpha, cfg.erode_px), size
+
+
+def _limb_layers(
+    cfg: SceneConfig, rng: np.random.Generator, parent: Layer, parent_inner: np.ndarray, parent_size: float
+) -> list[tuple[Layer, np.ndarray]]:
+    """Articulated limbs of one object: bars hinged at a point of the parent that swing about it.
+
+    A limb's canonical frame maps into its parent's by ``attach + R(angle_t) (u - pivot)``, with ``pivot`` near
+    the limb's top end and ``angle_t = base + amplitude * sin(2 pi cycles t / (T - 1) + phase)``; its image map is
+    the parent's map after that one, so it moves with the parent and swings on top of it. It lies just in front of
+    or just behind its parent (a near and a far leg).
+    """
+    T = cfg.num_frames
+    idx = np.flatnonzero(parent_inner)
+    if idx.size == 0:
+        return []
+    tau = np.linspace(0.0, 1.0, T)
+    out = []
+    for _ in range(int(rng.integers(1, cfg.max_limbs + 1))):
+        length = rng.uniform(*cfg.limb_length) * parent_size
+        h = max(12, int(round(length)))
+        w = max(2 * cfg.erode_px + 4, int(round(length / rng.uniform(3.0, 6.0))))
+        alpha = _bar_alpha(h, w)
+        tex = _surface_texture(cfg, rng, h, w)
+        ay, ax = np.divmod(int(rng.choice(idx)), parent_inner.shape[1])
+        attach = np.array([ax, ay], np.float64)
+        pivot = np.array([(w - 1) / 2, min(w / 2, (h - 1) / 2)])
+        amplitude = np.deg2rad(cfg.limb_swing_deg) * rng.uniform(0.3, 1.0)
+        angle = rng.uniform(0, 2 * np.pi) + amplitude * np.sin(
+            2 * np.pi * rng.uniform(*cfg.limb_cycles) * tau + rng.uniform(0, 2 * np.pi))
+        side = 1.0 if rng.random() < 0.5 else -1.0
+        depth = parent.depth + side * rng.uniform(0.002, 0.02)
+        affine = np.empty((T, 2, 3))
+        for t in range(T):
+            rot = _rot(angle[t])
+            affine[t] = _chain(parent.affine[t], _compose(rot, attach - rot @ pivot))
+        layer = Layer(rgba=premultiply(tex, alpha), affine=affine, depth=depth, gain=parent.gain)
+        out.append((layer, _inner_mask(alpha, cfg.erode_px)))
+    return out
 
 
 def _motion_blur_kernels(camera: np.ndarray, size_hw) -> list:
@@ -229,7 +331,7 @@ def generate_scene(config: SceneConfig, rng: np.random.Generator) -> RenderedCli
 
     # Background: a texture twice the view, centred on the world origin of the first view.
     bh, bw = 2 * H, 2 * W
-    bg_tex = random_texture(rng, bh, bw, detail=0.3)
+    bg_tex = _surface_texture(config, rng, bh, bw, detail=0.3)
     offset = np.array([-(bw - W) / 2, -(bh - H) / 2])
     bg_affine = np.stack([_chain(camera[t], _compose(np.eye(2), offset)) for t in range(T)])
     layers = [Layer(rgba=premultiply(bg_tex, np.ones((bh, bw), np.float32)), affine=bg_affine,
@@ -237,9 +339,14 @@ def generate_scene(config: SceneConfig, rng: np.random.Generator) -> RenderedCli
     masks = [None]
     n_obj = int(rng.integers(config.min_objects, config.max_objects + 1))
     for _ in range(n_obj):
-        ly, inner = _object_layer(config, rng, camera)
+        ly, inner, size = _object_layer(config, rng, camera)
         layers.append(ly)
         masks.append(inner)
+        if config.limb_prob > 0 and rng.random() < config.limb_prob:
+            for limb, limb_inner in _limb_layers(config, rng, ly, inner, size):
+                layers.append(limb)
+                masks.append(limb_inner)
+    n_obj = len(layers) - 1
 
     # Points: background points seen in frame 0, T//2 or T-1; object points proportional to area.
     n_bg = int(round(config.num_points * config.background_fraction)) if n_obj else config.num_points

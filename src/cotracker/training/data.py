@@ -61,8 +61,9 @@ def build_dataset(entry: DatasetConfig, data: DataConfig, seed: int) -> Dataset:
             scene.setdefault("size_hw", tuple(data.crop_size))
             scene.setdefault("num_frames", data.seq_len)
             scene.setdefault("num_points", max(2 * data.traj_per_sample, 64))
-            if "size_hw" in scene:
-                scene["size_hw"] = tuple(scene["size_hw"])
+            for key in ("size_hw", "object_size", "thin_aspect", "limb_length", "limb_cycles"):
+                if key in scene:  # YAML gives lists
+                    scene[key] = tuple(scene[key])
             return SyntheticSceneDataset(
                 num_sequences=int(opts.pop("num_sequences", 100000)), config=SceneConfig(**scene), seed=seed,
                 **common, **opts,
