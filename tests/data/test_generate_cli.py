@@ -34,3 +34,17 @@ def test_generate_people_roundtrip(tmp_path):
 def test_generate_errors(tmp_path, capsys):
     assert main(["generate", "kubric", "--out", str(tmp_path), "--num", "0"]) == 2
     assert "--num must be >= 1" in capsys.readouterr().err
+
+
+def test_generate_kubric_with_limbs_bars_and_plain_surfaces(tmp_path, capsys):
+    base = ["generate", "kubric", "--num", "1", "--frames", "4", "--size", "96", "128", "--seed", "3", "--points", "200",
+            "--no-progress"]
+    assert main(base + ["--out", str(tmp_path / "plain")]) == 0
+    assert main(base + ["--out", str(tmp_path / "limbs"), "--limb-prob", "1", "--thin-prob", "0.5",
+                        "--plain-prob", "0.2"]) == 0
+    fa, ta, _ = read_kubric_sequence(tmp_path / "plain" / "000003")
+    fb, tb, _ = read_kubric_sequence(tmp_path / "limbs" / "000003")
+    assert fb.shape == fa.shape and tb.shape == ta.shape and not np.array_equal(fa, fb)
+    assert main(base + ["--out", str(tmp_path / "bad"), "--limb-prob", "1.5"]) == 2
+    err = capsys.readouterr().err
+    assert "limb_prob" in err and "0..1" in err and not (tmp_path / "bad").exists()

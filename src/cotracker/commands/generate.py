@@ -31,6 +31,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
         p.add_argument("--points", type=int, default=None,
                        help="tracks per sequence (kubric, default 2048) or surface points per person (people, default 256)")
+        if kind == "kubric":
+            p.add_argument("--limb-prob", type=float, default=0.0,
+                           help="probability that an object carries articulated limbs (default 0)")
+            p.add_argument("--thin-prob", type=float, default=0.0,
+                           help="probability that an object is a thin bar, a pole or a rail (default 0)")
+            p.add_argument("--plain-prob", type=float, default=0.0,
+                           help="probability that a surface is plain, low contrast (default 0)")
         if kind == "people":
             p.add_argument("--max-people", type=int, default=4, help="most people per clip (default 4)")
             p.add_argument("--split", default="train", help="split name in the PoseTrack paths (default train)")
@@ -39,18 +46,23 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+def _scene_config(frames: int, size, points, options: dict):
+    from cotracker.data.synthetic_scenes import SceneConfig  # noqa: PLC0415
+
+    return SceneConfig(num_frames=frames, size_hw=tuple(size), num_points=points or 2048, **options)
+
+
 def _task(args_tuple):
-    kind, out, index, seed, frames, size, points, max_people, split = args_tuple
+    kind, out, index, seed, frames, size, points, max_people, split, scene_options = args_tuple
     import numpy as np  # noqa: PLC0415
 
     rng = np.random.default_rng(seed + index)
     name = f"{seed + index:06d}"
     if kind == "kubric":
         from cotracker.data.kubric import write_kubric_sequence  # noqa: PLC0415
-        from cotracker.data.synthetic_scenes import SceneConfig, generate_scene  # noqa: PLC0415
+        from cotracker.data.synthetic_scenes import generate_scene  # noqa: PLC0415
 
-        cfg = SceneConfig(num_frames=frames, size_hw=tuple(size), num_points=points or 2048)
-        clip = generate_scene(cfg, rng)
+        clip = generate_scene(_scene_config(frames, size, points, scene_options), rng)
         write_kubric_sequence(out, name, clip.frames, clip.tracks.transpose(1, 0, 2), ~clip.visible.T)
     else:
         from cotracker.data.synthetic_people import PeopleConfig, generate_people, write_people_sequence  # noqa: PLC0415
@@ -82,9 +94,16 @@ def run(args) -> int:
         raise ValueError(f"--size must be at least 16 16, got {args.size[0]} {args.size[1]}")
     if args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    scene_options = {}
+    if args.kind == "kubric":
+        scene_options = dict(limb_prob=args.limb_prob, thin_prob=args.thin_prob, plain_prob=args.plain_prob)
+        try:
+            _scene_config(args.frames, args.size, args.points, scene_options)  # checked here, not in a worker
+        except ValueError as exc:
+            raise ValueError(f"{exc} (--limb-prob, --thin-prob and --plain-prob take values in 0..1)") from None
     args.out.mkdir(parents=True, exist_ok=True)
     tasks = [(args.kind, args.out, i, args.seed, args.frames, args.size, args.points,
-              getattr(args, "max_people", 4), getattr(args, "split", "train")) for i in range(args.num)]
+              getattr(args, "max_people", 4), getattr(args, "split", "train"), scene_options) for i in range(args.num)]
     bar = tqdm(total=args.num, desc=f"generate {args.kind}", unit="seq", disable=args.no_progress)
     try:
         if args.workers == 1:
