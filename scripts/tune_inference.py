@@ -50,13 +50,16 @@ def main(argv=None) -> int:
     ap.add_argument("checkpoint")
     ap.add_argument("--clips", type=int, default=8)
     ap.add_argument("--seed", type=int, default=3_000_000)
+    ap.add_argument("--articulated", action="store_true",
+                    help="clips with articulated limbs, thin bars and plain surfaces (SyntheticEvalConfig.articulated)")
     ap.add_argument("--candidates", nargs="+", type=parse_candidate, default=None,
                     help=f"ITERS:HxW or ITERS:none, optionally :flip (default: {' '.join(DEFAULT_CANDIDATES)})")
     args = ap.parse_args(argv)
     if 1_000_000 <= args.seed < 1_010_000:
         raise SystemExit("--seed overlaps the benchmark's held-out seeds (1000000...); choose another")
     candidates = args.candidates or [parse_candidate(c) for c in DEFAULT_CANDIDATES]
-    config = EvalConfig(dataset="synthetic", synthetic=SyntheticEvalConfig(num_sequences=args.clips, seed=args.seed),
+    make_synthetic = SyntheticEvalConfig.articulated if args.articulated else SyntheticEvalConfig
+    config = EvalConfig(dataset="synthetic", synthetic=make_synthetic(num_sequences=args.clips, seed=args.seed),
                         progress=False)
     samples = list(iter_dataset(config)[1])
     print(f"{len(samples)} clips, seeds {args.seed}..{args.seed + len(samples) - 1}")

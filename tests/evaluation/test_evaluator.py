@@ -167,6 +167,34 @@ def test_cli_evaluate_synthetic(tmp_path, capsys):
     assert {p.name for p in out.iterdir()} == {"per_video.json", "summary.json", "summary.md", "summary.csv"}
 
 
+def test_articulated_synthetic_set(monkeypatch):
+    import cotracker.data.synthetic_scenes as scenes
+    from cotracker.evaluation.evaluator import iter_dataset
+
+    art = SyntheticEvalConfig.articulated(num_sequences=1, num_frames=6, size_hw=(96, 128), num_points=256,
+                                          traj_per_sample=8, seed=4)
+    assert (art.limb_prob, art.thin_prob, art.plain_prob) == (0.5, 0.25, 0.15) and art.seed == 4
+    seen = []
+    real = scenes.generate_scene
+    monkeypatch.setattr(scenes, "generate_scene", lambda cfg, rng: seen.append(cfg) or real(cfg, rng))
+    for config in (art, TINY_SYNTHETIC):
+        sample = next(iter_dataset(EvalConfig(dataset="synthetic", synthetic=config, progress=False))[1])
+        assert sample.trajectory.shape[1] == config.traj_per_sample
+    assert (seen[0].limb_prob, seen[0].thin_prob, seen[0].plain_prob) == (0.5, 0.25, 0.15)
+    assert (seen[1].limb_prob, seen[1].thin_prob, seen[1].plain_prob) == (0.0, 0.0, 0.0)  # the default set
+    captured = {}
+
+    def stop(tracker, config, **kwargs):  # `cotracker evaluate` stops here, after building its config
+        captured["config"] = config
+        raise SystemExit(0)
+
+    monkeypatch.setattr("cotracker.evaluation.evaluator.evaluate", stop)
+    for flag, expected in (["--synthetic-articulated"], 0.5), ([], 0.0):
+        with pytest.raises(SystemExit):
+            main(["evaluate", "--dataset", "synthetic", "--tracker", "static", "--no-progress"] + flag)
+        assert captured["config"].synthetic.limb_prob == expected
+
+
 def test_cli_evaluate_errors(capsys):
     assert main(["evaluate", "--dataset", "kubric", "--tracker", "static"]) == 2
     assert "needs --data-root" in capsys.readouterr().err

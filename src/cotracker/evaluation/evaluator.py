@@ -110,6 +110,8 @@ class SyntheticEvalConfig:
         num_points: ground-truth tracks rendered per clip.
         traj_per_sample: tracks evaluated per clip.
         seed: base seed; clip i uses ``seed + i``. The default lies far from the training seeds (0, ...).
+        limb_prob, thin_prob, plain_prob: the scene generator's articulated limbs, thin bars and plain surfaces
+            (:class:`~cotracker.data.synthetic_scenes.SceneConfig`); 0 (default) gives the plain held-out set.
     """
 
     num_sequences: int = 8
@@ -118,6 +120,14 @@ class SyntheticEvalConfig:
     num_points: int = 512
     traj_per_sample: int = 64
     seed: int = 1_000_000
+    limb_prob: float = 0.0
+    thin_prob: float = 0.0
+    plain_prob: float = 0.0
+
+    @classmethod
+    def articulated(cls, **kwargs) -> "SyntheticEvalConfig":
+        """The articulated variant: the mixture of the second half of ``configs/train/synth_small_cont3.yaml``."""
+        return cls(**{"limb_prob": 0.5, "thin_prob": 0.25, "plain_prob": 0.15, **kwargs})
 
 
 @dataclass(frozen=True)
@@ -326,7 +336,8 @@ def _build_dataset(config: EvalConfig):
         )
     if ds == "synthetic":
         s = config.synthetic
-        scene = need("SceneConfig")(num_frames=s.num_frames, size_hw=tuple(s.size_hw), num_points=s.num_points)
+        scene = need("SceneConfig")(num_frames=s.num_frames, size_hw=tuple(s.size_hw), num_points=s.num_points,
+                                    limb_prob=s.limb_prob, thin_prob=s.thin_prob, plain_prob=s.plain_prob)
         return need("SyntheticSceneDataset")(
             s.num_sequences, scene, seed=s.seed, traj_per_sample=s.traj_per_sample, use_augs=False,
         )
