@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Reproduces the accuracy tables of BENCHMARKS.md ("Shipped weights", "Pose experiment"):
-#   bash benchmarks/eval_weights.sh [baselines|general|cotracker2-synth|cotracker2-synth-pose|no-refine|no-ensemble|pose|steps|all]
+#   bash benchmarks/eval_weights.sh [baselines|general|cotracker2-synth|cotracker2-synth-pose|no-refine|no-ensemble|
+#                                    articulated|pose|steps|all]
 # Results go to bench/<benchmark>_<tracker>/ (summary.md, summary.json, per_video.json, summary.csv).
 # Needs ../shared/data (BADJA) beside the checkout; the synthetic sets are generated from fixed seeds.
 # CPU: set THREADS=1 when something else runs (two 2-thread torch processes on 2 cores slow each other ~10x).
@@ -65,6 +66,12 @@ steps() {  # accuracy against training steps of the general model (first pass on
   run_steps synth_small synth_small 0
   run_steps synth_small_cont synth_small 1500  # the continuation counts on from the 1500 steps it starts from
   run_steps synth_small_cont2 synth_small 4700  # the second continuation starts from step 3200 of the first
+  # its end (5900 steps), the file session 4 shipped, kept when its training checkpoints were not
+  local end=runs/synth_small_cont2_final.safetensors
+  [ -f "$end" ] && [ ! -f "$OUT/steps_synth_small_cont2/step_5900/summary.json" ] && cotracker evaluate --dataset synthetic \
+    --checkpoint "$end" --iters 6 --no-refine --no-ensemble --synthetic-videos 8 --step 5900 --name synth_small \
+    --no-progress --out "$OUT/steps_synth_small_cont2/step_5900" | tail -1
+  run_steps synth_small_cont3 synth_small 5900  # the third continuation starts from there
   # steps_synth_small_v0: the same for the end-to-end run without the encoder stage, when present
   cotracker report --results "$OUT"/steps_synth_small* --metric average_pts_within_thresh average_jaccard \
     --log runs/synth_small/log.jsonl --smooth 5 --out "$OUT/report_synth_small"
@@ -74,6 +81,10 @@ no_refine() {  # the shipped general model as one tracker without its second pas
   local n=cotracker2-synth-norefine
   evaluate "synthetic_$n" --checkpoint cotracker2-synth --no-refine --no-ensemble --name $n $SYN
   evaluate "badja_$n" --checkpoint cotracker2-synth --no-refine --no-ensemble --name $n $BADJA
+}
+
+articulated() {  # label, checkpoint, extra options: scenes with articulated limbs, thin bars and plain surfaces
+  evaluate "articulated_$1" --checkpoint "$2" --name "$1" "${@:3}" $SYN --synthetic-articulated
 }
 
 no_ensemble() {  # the shipped general model as one tracker (first and second pass, no flip ensemble)
@@ -90,6 +101,11 @@ case "${1:-all}" in
   steps) steps ;;
   no-refine) no_refine ;;
   no-ensemble) no_ensemble ;;
-  all) baselines; general; no_refine; no_ensemble; pose; steps ;;
-  *) echo "usage: $0 [baselines|general|cotracker2-synth|cotracker2-synth-pose|no-refine|no-ensemble|pose|steps|all]" >&2; exit 2 ;;
+  articulated)
+    for t in static lk; do evaluate "articulated_$t" --tracker "$t" $SYN --synthetic-articulated; done
+    articulated cotracker2-synth cotracker2-synth
+    [ -f runs/synth_small_cont2_final.safetensors ] && articulated session4 runs/synth_small_cont2_final.safetensors
+    true ;;
+  all) baselines; general; no_refine; no_ensemble; articulated; pose; steps ;;
+  *) echo "usage: $0 [baselines|general|cotracker2-synth|cotracker2-synth-pose|no-refine|no-ensemble|articulated|pose|steps|all]" >&2; exit 2 ;;
 esac

@@ -195,6 +195,28 @@ def test_articulated_synthetic_set(monkeypatch):
         assert captured["config"].synthetic.limb_prob == expected
 
 
+def test_cli_evaluate_iters_reaches_the_predictor(monkeypatch, capsys):
+    import cotracker.evaluation as evaluation
+
+    seen = {}
+
+    def stop(*args, **kwargs):
+        seen.update(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(evaluation, "make_tracker", stop)
+    for extra, expected in [(["--iters", "6"], 6), ([], None)]:
+        seen.clear()
+        with pytest.raises(SystemExit):
+            main(["evaluate", "--dataset", "synthetic", "--checkpoint", "cotracker2-synth"] + extra)
+        assert seen.get("iters") == expected
+    assert main(["evaluate", "--dataset", "synthetic", "--tracker", "lk", "--iters", "6"]) == 2
+    assert "the baselines take none of them" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # argparse's own usage error
+        main(["evaluate", "--dataset", "synthetic", "--checkpoint", "x", "--iters", "0"])
+    assert exc.value.code == 2 and "expected an integer >= 1" in capsys.readouterr().err
+
+
 def test_cli_evaluate_errors(capsys):
     assert main(["evaluate", "--dataset", "kubric", "--tracker", "static"]) == 2
     assert "needs --data-root" in capsys.readouterr().err
