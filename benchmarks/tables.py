@@ -4,9 +4,10 @@
 
     python benchmarks/tables.py [--bench bench]
 
-Reads ``<bench>/{synthetic,badja,people}_<tracker>/summary.json`` and prints Markdown: the shipped weights beside
-the baselines, the per-keypoint PCK table, and the pose experiment (rows: configuration; columns: people
-validation, scenes validation, real data). Missing folders are left out of the tables.
+Reads ``<bench>/{synthetic,articulated,badja,people}_<tracker>/summary.json`` (and BADJA's ``per_video.json``) and
+prints Markdown: the shipped weights beside the baselines, BADJA per clip, the per-keypoint PCK table, and the pose
+experiment (rows: configuration; columns: people validation, scenes validation, real data). Missing folders are left
+out of the tables.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pathlib import Path
 TRACKERS = [("static", "static points"), ("lk", "Lucas-Kanade"),
             ("pose_base", "session 2: runs/synth_small (1500 steps, one pass)"),
             ("session3", "session 3: synth_small_cont step 2800 (one tracker with its second pass)"),
+            ("session4", "session 4: synth_small_cont2 (5900 steps; second pass and flip ensemble)"),
             ("cotracker2-synth", "cotracker2-synth (shipped)"),
             ("cotracker2-synth-noensemble", "cotracker2-synth, one tracker (`--no-ensemble`)"),
             ("cotracker2-synth-norefine", "cotracker2-synth, one tracker, first pass only (`--no-ensemble --no-refine`)"),
@@ -51,18 +53,33 @@ def main(argv=None) -> int:
     ap.add_argument("--bench", default="bench", help="folder of the result folders (default bench)")
     bench = Path(ap.parse_args(argv).bench)
 
-    print("| tracker | synthetic AJ | synthetic delta_avg | synthetic OA | BADJA PCK@0.2sqrt(A) | BADJA PCK@16px "
-          "| BADJA mean err px | people PCK@0.2 box | people PCKh@0.5 | people OKS |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| tracker | synthetic AJ | synthetic delta_avg | synthetic OA | articulated delta_avg | BADJA PCK@0.2sqrt(A) "
+          "| BADJA PCK@16px | BADJA mean err px | people PCK@0.2 box | people PCKh@0.5 | people OKS |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for key, label in TRACKERS:
-        s, b, p = (_load(bench, k, key) for k in ("synthetic", "badja", "people"))
-        if s is None and b is None and p is None:
+        s, a, b, p = (_load(bench, k, key) for k in ("synthetic", "articulated", "badja", "people"))
+        if s is None and a is None and b is None and p is None:
             continue
-        s, b, p = s or {}, b or {}, p or {}
+        s, a, b, p = s or {}, a or {}, b or {}, p or {}
         print(f"| {label} | {_pct(s.get('average_jaccard'))} | {_pct(s.get('average_pts_within_thresh'))} | "
-              f"{_pct(s.get('occlusion_accuracy'))} | {_num(b.get('pck_mask'), 3)} | {_num(b.get('pck_16px'), 3)} | "
+              f"{_pct(s.get('occlusion_accuracy'))} | {_pct(a.get('average_pts_within_thresh'))} | "
+              f"{_num(b.get('pck_mask'), 3)} | {_num(b.get('pck_16px'), 3)} | "
               f"{_num(b.get('mean_error_px'))} | {_num(p.get('pck_bbox'), 3)} | {_num(p.get('pckh'), 3)} | "
               f"{_num(p.get('oks'), 3)} |")
+
+    print("\nBADJA per clip (bear has no masks, so no PCK@0.2sqrt(A)):\n")
+    print("| tracker | bear PCK@8px | bear PCK@16px | bear PCK@32px | bear mean err px | horsejump-high PCK@0.2sqrt(A) "
+          "| horsejump-high PCK@16px | horsejump-high mean err px |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for key, label in TRACKERS:
+        path = bench / f"badja_{key}" / "per_video.json"
+        if not path.is_file():
+            continue
+        clips = {v["name"]: v["metrics"] for v in json.loads(path.read_text())}
+        bear, horse = clips.get("bear", {}), clips.get("horsejump-high", {})
+        print(f"| {label} | {_num(bear.get('pck_8px'), 3)} | {_num(bear.get('pck_16px'), 3)} | "
+              f"{_num(bear.get('pck_32px'), 3)} | {_num(bear.get('mean_error_px'))} | {_num(horse.get('pck_mask'), 3)} | "
+              f"{_num(horse.get('pck_16px'), 3)} | {_num(horse.get('mean_error_px'))} |")
 
     print("\nPer keypoint, PCK@0.2 of the box on the held-out synthetic people:\n")
     rows = [(label, _load(bench, "people", key)) for key, label in TRACKERS]
