@@ -94,6 +94,31 @@ def test_cli_report_from_results_and_log(tmp_path, capsys):
     assert "| synthetic | step_100 | 1 | 100 | 0.3000 |" in capsys.readouterr().out
 
 
+def test_report_extends_an_earlier_reports_table(tmp_path, capsys):
+    from cotracker.evaluation.report import read_step_table
+
+    _summary(tmp_path / "old" / "a", 100, 0.3)
+    _summary(tmp_path / "old" / "b", 200, 0.4)
+    first = tmp_path / "first"
+    assert main(["report", "--results", str(tmp_path / "old"), "--out", str(first)]) == 0
+    rows = read_step_table(first / "accuracy_vs_step.md")
+    assert [(r["step"], r["tracker"], r["num_videos"], r["aggregate"]) for r in rows] == [
+        (100, "step_100", 1, {"average_jaccard": 0.3}), (200, "step_200", 1, {"average_jaccard": 0.4})]
+    # the old folders are gone; the table and a new evaluation make the longer curve
+    _summary(tmp_path / "new" / "c", 300, 0.5)
+    _summary(tmp_path / "new" / "d", 200, 0.45)  # step 200 evaluated again: the later source wins
+    second = tmp_path / "second"
+    assert main(["report", "--results", str(first / "accuracy_vs_step.md"), str(tmp_path / "new"),
+                 "--out", str(second)]) == 0
+    csv_lines = (second / "accuracy_vs_step.csv").read_text().splitlines()
+    assert csv_lines == ["step,average_jaccard", "100,0.3", "200,0.45", "300,0.5"]
+    bad = tmp_path / "bad.md"
+    bad.write_text("| a | b |\n|---|---|\n| 1 | 2 |\n")
+    with pytest.raises(ValueError, match="expected the columns dataset"):
+        read_step_table(bad)
+    capsys.readouterr()
+
+
 def test_cli_report_runs_the_evaluator_per_checkpoint(tmp_path, monkeypatch):
     import cotracker.evaluation as ev
 

@@ -44,7 +44,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--max-videos", type=int, default=None, metavar="N", help="evaluate only the first N videos per checkpoint")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device of the models (default auto)")
     p.add_argument("--results", nargs="+", metavar="DIR", default=None,
-                   help="folders (searched recursively) or summary.json files of earlier evaluations with a step")
+                   help="folders (searched recursively) or summary.json files of earlier evaluations with a step, "
+                        "or the accuracy_vs_step.md of an earlier report")
     p.add_argument("--metric", nargs="+", default=None,
                    help="metrics to plot (default: the dataset's headline metrics)")
     p.add_argument("--log", nargs="+", metavar="PATH", default=None, help="training log(s) for the loss curves")
@@ -82,10 +83,11 @@ def run(args: argparse.Namespace) -> int:
     if args.results:
         summaries += iter_summaries(args.results)
     if summaries:
-        with_step = [s for s in summaries if s.get("step") is not None]
+        # one point per (dataset, tracker, step): a later source (a fresh evaluation after an old table) wins
+        unique = {(s.get("dataset"), s.get("tracker"), s["step"]): s for s in summaries if s.get("step") is not None}
+        with_step = sorted(unique.values(), key=lambda s: s["step"])
         if not with_step:
             raise ValueError("none of the evaluation results carries a training step; pass --step to `cotracker evaluate`")
-        with_step.sort(key=lambda s: s["step"])
         metrics = args.metric or list(with_step[0].get("headline") or with_step[0]["aggregate"])[:3]
         written.append(plot_metric_vs_step(with_step, metrics, out / "accuracy_vs_step.png",
                                            title=f"{with_step[0].get('dataset', '')}"))

@@ -413,11 +413,44 @@ def plot_loss_curves(series: dict[str, tuple[np.ndarray, np.ndarray]], path: Pat
         plt.close(fig)
 
 
+def read_step_table(path: PathLike) -> list[dict]:
+    """The rows of an ``accuracy_vs_step.md`` that ``cotracker report`` wrote, as summaries (one per row).
+
+    This extends a curve after the checkpoints and result folders it came from are gone: the table holds the
+    numbers. Empty cells become missing metrics.
+    """
+    p = Path(path)
+    lines = [ln.strip() for ln in p.read_text().splitlines() if ln.strip().startswith("|")]
+    if len(lines) < 2:
+        raise ValueError(f"{p} holds no Markdown table (expected the accuracy_vs_step.md of `cotracker report`)")
+
+    def cells(line: str) -> list[str]:
+        return [c.strip() for c in line.strip("|").split("|")]
+
+    header = cells(lines[0])
+    if header[:4] != ["dataset", "tracker", "videos", "step"]:
+        raise ValueError(f"{p}: expected the columns dataset | tracker | videos | step | metrics..., got {header}")
+    out = []
+    for line in lines[2:]:
+        row = dict(zip(header, cells(line)))
+        try:
+            aggregate = {m: float(row[m]) for m in header[4:] if row.get(m, "") not in ("", "n/a")}
+            out.append({"dataset": row["dataset"], "tracker": row["tracker"], "num_videos": int(row["videos"]),
+                        "step": int(row["step"]), "aggregate": aggregate, "headline": header[4:]})
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"{p}: cannot read the row {line!r} ({exc})") from None
+    return out
+
+
 def iter_summaries(folders: Iterable[PathLike]) -> list[dict]:
-    """Every ``summary.json`` under the given folders (searched recursively)."""
+    """Every ``summary.json`` under the given folders (searched recursively); an ``.md`` file is read as the
+    ``accuracy_vs_step.md`` table of an earlier report (:func:`read_step_table`)."""
     out = []
     for f in folders:
         f = Path(f)
+        if f.is_file() and f.suffix == ".md":
+            out += read_step_table(f)
+            continue
         files = [f] if f.is_file() else sorted(f.rglob("summary.json"))
         for p in files:
             out.append(load_summary(p))
