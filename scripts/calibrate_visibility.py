@@ -42,12 +42,20 @@ def main(argv=None) -> int:
     ap.add_argument("--flip-ensemble", action="store_true",
                     help="calibrate the flip ensemble's visibility (the mean of its three trackers' probabilities); "
                          "use it when the weights will ship with the ensemble")
+    ap.add_argument("--refine-resolution", type=int, nargs=2, default=None, metavar=("H", "W"),
+                    help="with --feedback: the second pass the weights will ship with (without feedback visibility "
+                         "comes from the first pass alone and the second pass is skipped here)")
+    ap.add_argument("--feedback", action="store_true",
+                    help="calibrate with feedback (the final positions handed back to every pass), which changes the "
+                         "first pass and so its visibility; use it when the weights will ship with it")
     args = ap.parse_args(argv)
     if 1_000_000 <= args.seed < 1_010_000:
         raise SystemExit("--seed overlaps the benchmark's held-out seeds (1000000...); choose another")
-    # Visibility comes from the first pass: the coarse-to-fine second pass does not change it.
+    # Visibility comes from the first pass: without feedback the second pass does not change it.
+    refine = tuple(args.refine_resolution) if (args.feedback and args.refine_resolution) else False
     predictor = _ProbabilityPredictor(checkpoint=args.checkpoint, vis_threshold=0.5, iters=args.iters,
-                                      refine_resolution=False, flip_ensemble=args.flip_ensemble)
+                                      refine_resolution=refine, flip_ensemble=args.flip_ensemble,
+                                      feedback=args.feedback)
     config = EvalConfig(dataset="synthetic", synthetic=SyntheticEvalConfig(num_sequences=args.clips, seed=args.seed),
                         progress=False)
     _, samples = iter_dataset(config)

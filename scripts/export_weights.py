@@ -5,7 +5,8 @@
     python scripts/export_weights.py runs/synth_small/model_final.safetensors cotracker2-synth
 
 The source may be a ``model_final.safetensors`` or a training checkpoint (``.ckpt``). The model is rebuilt from
-the file's own config (plus ``--vis-threshold``, ``--iters``, ``--refine-resolution``, ``--flip-ensemble``), loaded
+the file's own config (plus ``--vis-threshold``, ``--iters``, ``--refine-resolution``, ``--flip-ensemble``,
+``--feedback``), loaded
 strictly, and saved as float32 safetensors with the config in its metadata.
 The script prints the file's sha256: pin it in ``cotracker.hub.REGISTRY`` (loading checks it).
 """
@@ -34,6 +35,8 @@ def main(argv=None) -> int:
                     help="resolution of the predictors' default coarse-to-fine second pass (scripts/tune_inference.py)")
     ap.add_argument("--flip-ensemble", action="store_true",
                     help="the predictors track with the flip ensemble by default (scripts/tune_inference.py)")
+    ap.add_argument("--feedback", action="store_true",
+                    help="the predictors hand each window's final positions back to every pass (scripts/tune_inference.py)")
     args = ap.parse_args(argv)
     model = build_cotracker(args.source, device="cpu")
     changes = {}
@@ -45,6 +48,8 @@ def main(argv=None) -> int:
         changes["refine_resolution"] = tuple(args.refine_resolution)
     if args.flip_ensemble:
         changes["flip_ensemble"] = True
+    if args.feedback:
+        changes["feedback"] = True
     try:
         model.config = model.config.replace(**changes)
     except ValueError as e:

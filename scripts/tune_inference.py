@@ -7,11 +7,12 @@ that are NOT the held-out benchmark set.
     python scripts/tune_inference.py CKPT --candidates 4:none 6:none 4:384x512 4:384x512:flip
 
 Each candidate is ``ITERS:RESOLUTION`` (``none`` = no second pass), optionally followed by ``:flip`` (the flip
-ensemble: three trackers, the video as it is and mirrored, median of their tracks). The clips come from the held-out generator
+ensemble: three trackers, the video as it is and mirrored, median of their tracks) and/or ``:fb`` (feedback: the
+final positions are handed back to every pass's next window). The clips come from the held-out generator
 with another base seed (default 3000000; the benchmark uses 1000000..), scored with the TAP-Vid metrics exactly
 as ``cotracker evaluate --dataset synthetic`` scores them. The script prints one row per candidate (with its
 seconds) and the one with the best delta_avg; pass it to ``scripts/export_weights.py --iters N
---refine-resolution H W [--flip-ensemble]`` so the shipped file carries it.
+--refine-resolution H W [--flip-ensemble] [--feedback]`` so the shipped file carries it.
 """
 from __future__ import annotations
 
@@ -29,19 +30,21 @@ COLUMNS = ("average_pts_within_thresh", "average_jaccard", "pts_within_1", "pts_
            "pts_within_8", "pts_within_16")
 
 
-def parse_candidate(text: str) -> tuple[int, object, bool]:
-    """``"4:384x512"`` -> ``(4, (384, 512), False)``; ``"6:none:flip"`` -> ``(6, False, True)``."""
+def parse_candidate(text: str) -> tuple[int, object, bool, bool]:
+    """``"4:384x512"`` -> ``(4, (384, 512), False, False)``; ``"6:none:flip"`` -> ``(6, False, True, False)``;
+    ``"4:384x512:flip:fb"`` -> ``(4, (384, 512), True, True)`` (``fb``: feedback)."""
     try:
         iters, res, *rest = text.split(":")
-        if rest not in ([], ["flip"]):
+        if rest not in ([], ["flip"], ["fb"], ["flip", "fb"]):
             raise ValueError
         refine = False if res == "none" else tuple(int(v) for v in res.split("x"))
         if refine is not False and len(refine) != 2:
             raise ValueError
-        return int(iters), refine, rest == ["flip"]
+        return int(iters), refine, "flip" in rest, "fb" in rest
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"a candidate is ITERS:HxW or ITERS:none, optionally followed by :flip (e.g. 4:384x512:flip), got {text!r}"
+            f"a candidate is ITERS:HxW or ITERS:none, optionally followed by :flip and/or :fb (e.g. 4:384x512:flip:fb), "
+            f"got {text!r}"
         )
 
 
@@ -63,23 +66,24 @@ def main(argv=None) -> int:
                         progress=False)
     samples = list(iter_dataset(config)[1])
     print(f"{len(samples)} clips, seeds {args.seed}..{args.seed + len(samples) - 1}")
-    print("| iters | second pass | flip ensemble | " + " | ".join(COLUMNS) + " | seconds |")
-    print("|---:|---|---|" + "---:|" * (len(COLUMNS) + 1))
+    print("| iters | second pass | flip ensemble | feedback | " + " | ".join(COLUMNS) + " | seconds |")
+    print("|---:|---|---|---|" + "---:|" * (len(COLUMNS) + 1))
     best = None
-    for iters, refine, flip in candidates:
+    for iters, refine, flip, feedback in candidates:
         predictor = CoTrackerPredictor(checkpoint=args.checkpoint, iters=iters, refine_resolution=refine,
-                                       flip_ensemble=flip)
+                                       flip_ensemble=flip, feedback=feedback)
         start = time.perf_counter()
         results = [evaluate_sample(predictor, s, config).metrics for s in samples]
         seconds = time.perf_counter() - start
         means = {k: float(np.nanmean([r[k] for r in results])) for k in COLUMNS}
         label = "none" if refine is False else f"{refine[0]}x{refine[1]}"
-        print(f"| {iters} | {label} | {'yes' if flip else 'no'} | "
+        print(f"| {iters} | {label} | {'yes' if flip else 'no'} | {'yes' if feedback else 'no'} | "
               + " | ".join(f"{100 * means[k]:.1f}" for k in COLUMNS) + f" | {seconds:.0f} |")
         if best is None or means[COLUMNS[0]] > best[0]:
-            best = (means[COLUMNS[0]], iters, label, flip)
+            best = (means[COLUMNS[0]], iters, label, flip, feedback)
     print(f"best: --iters {best[1]}" + ("" if best[2] == "none" else f" --refine-resolution {best[2].replace('x', ' ')}")
-          + (" --flip-ensemble" if best[3] else "") + f" (delta_avg {100 * best[0]:.1f})")
+          + (" --flip-ensemble" if best[3] else "") + (" --feedback" if best[4] else "")
+          + f" (delta_avg {100 * best[0]:.1f})")
     return 0
 
 

@@ -8,8 +8,6 @@
 """
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
@@ -22,7 +20,6 @@ from cotracker.predictor import CoTrackerOnlinePredictor, CoTrackerPredictor, in
 HW = (40, 50)
 FINE = (96, 144)  # tiny() runs at (64, 96)
 QUERIES = torch.tensor([[[0.0, 10.0, 12.0], [0.0, 40.0, 30.0], [5.0, 25.0, 5.0], [13.0, 2.0, 38.0]]])
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
 def tiny_model(**changes) -> CoTracker2:
@@ -33,12 +30,6 @@ def tiny_model(**changes) -> CoTracker2:
 def clip(T: int, seed: int = 0) -> torch.Tensor:
     return (torch.rand(1, T, 3, *HW, generator=torch.Generator().manual_seed(seed)) * 255).round()
 
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # -- geometry ---------------------------------------------------------------------------------------------------
@@ -195,7 +186,7 @@ def test_no_ensemble_option_reaches_the_predictor(monkeypatch):
         main(["track-pose", "--help"])
 
 
-def test_export_and_tuning_scripts(tmp_path, monkeypatch):
+def test_export_and_tuning_scripts(tmp_path, monkeypatch, load_script):
     from cotracker.hub import build_cotracker, save_checkpoint
 
     export = load_script("export_weights")
@@ -207,14 +198,16 @@ def test_export_and_tuning_scripts(tmp_path, monkeypatch):
     assert build_cotracker(tmp_path / "cotracker2-synth.safetensors").config.flip_ensemble is False
 
     tune = load_script("tune_inference")
-    assert tune.parse_candidate("4:384x512:flip") == (4, (384, 512), True)
-    assert tune.parse_candidate("6:none") == (6, False, False)
-    for bad in ["4:384x512:flop", "4", "4:384:flip", "x:none"]:
+    assert tune.parse_candidate("4:384x512:flip") == (4, (384, 512), True, False)
+    assert tune.parse_candidate("6:none") == (6, False, False, False)
+    assert tune.parse_candidate("4:384x512:flip:fb") == (4, (384, 512), True, True)
+    assert tune.parse_candidate("4:384x512:fb") == (4, (384, 512), False, True)
+    for bad in ["4:384x512:flop", "4", "4:384:flip", "x:none", "4:none:fb:flip"]:
         with pytest.raises(Exception, match="optionally followed by :flip"):
             tune.parse_candidate(bad)
 
 
-def test_calibration_script_can_calibrate_the_ensemble(tmp_path, monkeypatch, capsys):
+def test_calibration_script_can_calibrate_the_ensemble(tmp_path, monkeypatch, capsys, load_script):
     from cotracker.hub import save_checkpoint
 
     calibrate = load_script("calibrate_visibility")

@@ -196,16 +196,10 @@ def test_no_refine_option_reaches_the_predictor(monkeypatch, tmp_path):
         assert (seen["refine"], seen["ensemble"]) == expected  # --no-ensemble: tests/test_flip_ensemble.py
 
 
-def test_export_script_stores_the_inference_settings(tmp_path, monkeypatch):
-    import importlib.util
-    from pathlib import Path
-
+def test_export_script_stores_the_inference_settings(tmp_path, monkeypatch, load_script):
     from cotracker.hub import build_cotracker, save_checkpoint
 
-    spec = importlib.util.spec_from_file_location(
-        "export_weights", Path(__file__).resolve().parents[1] / "scripts" / "export_weights.py")
-    export = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(export)
+    export = load_script("export_weights")
     monkeypatch.setattr(export, "WEIGHTS_DIR", tmp_path)
     save_checkpoint(tiny_model(), tmp_path / "src.safetensors")
     assert export.main([str(tmp_path / "src.safetensors"), "cotracker2-synth", "--vis-threshold", "0.2",

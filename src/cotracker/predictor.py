@@ -102,12 +102,13 @@ def _resolve_refine_resolution(value: Any, config: Any) -> Optional[tuple[int, i
     return int(value[0]), int(value[1])
 
 
-def _resolve_flip_ensemble(value: Any, config: Any) -> bool:
-    """Whether to track with the flip ensemble: None -> the weights' config value (False if unset), else a bool."""
+def _resolve_switch(value: Any, config: Any, name: str) -> bool:
+    """An on/off inference setting (``flip_ensemble``, ``feedback``): None -> the weights' config value (False if
+    unset), else a bool."""
     if value is None:
-        return bool(getattr(config, "flip_ensemble", False))
+        return bool(getattr(config, name, False))
     if not isinstance(value, bool):
-        raise TypeError(f"flip_ensemble must be None (the weights' default), True or False, got {_describe(value)}")
+        raise TypeError(f"{name} must be None (the weights' default), True or False, got {_describe(value)}")
     return value
 
 
@@ -125,6 +126,14 @@ def _flip_queries(queries: torch.Tensor, hw: Sequence[int], axis: Optional[str])
     if axis is None:
         return queries
     return torch.cat([queries[..., :1], flip_points(queries[..., 1:], hw, axis)], dim=-1)
+
+
+def _overwrite_coords(state: Any, coords: torch.Tensor, ind: int, length: int) -> Any:
+    """A copy of a streaming state whose tracks of frames ``[ind, ind + length)`` are those of ``coords``
+    (B, T_seen, N, 2), in the state's own resolution: what its next window is handed off from."""
+    new = state.coords.clone()
+    new[:, ind : ind + length] = coords[:, ind : ind + length].to(new.dtype)
+    return dataclasses.replace(state, coords=new)
 
 
 def inference_overrides(refine: bool = True, flip_ensemble: bool = True) -> dict[str, Any]:
@@ -431,6 +440,7 @@ class _PredictorBase(nn.Module):
         default_vis_threshold: float = 0.9,
         refine_resolution: Union[None, bool, Sequence[int]] = None,
         flip_ensemble: Optional[bool] = None,
+        feedback: Optional[bool] = None,
     ) -> None:
         super().__init__()
         if model is not None and checkpoint is not None:
@@ -453,7 +463,9 @@ class _PredictorBase(nn.Module):
         #: ``(h, w)`` of the coarse-to-fine second pass, or None when there is none
         self.refine_shape = _resolve_refine_resolution(refine_resolution, config)
         #: whether every window is tracked by the flip ensemble (three trackers, median)
-        self.flip_ensemble = _resolve_flip_ensemble(flip_ensemble, config)
+        self.flip_ensemble = _resolve_switch(flip_ensemble, config, "flip_ensemble")
+        #: whether the final positions (second pass, ensemble median) are handed back to every pass's next window
+        self.feedback = _resolve_switch(feedback, config, "feedback")
         if vis_threshold is None:  # the threshold calibrated for the weights, else the official default
             vis_threshold = getattr(config, "vis_threshold", None)
             vis_threshold = default_vis_threshold if vis_threshold is None else vis_threshold
@@ -493,6 +505,14 @@ class _PredictorBase(nn.Module):
             new_streams.append(s_k)
             new_refines.append(r_k)
         median = torch.stack(coords).median(dim=0).values  # (B, T_seen, N, 2)
+        if self.feedback:  # every member hands the consensus, not its own tracks, to its next window
+            ind = int(new_streams[0].ind) - self.model.config.step
+            for k, axis in enumerate(_FLIPS):
+                mine = median if axis is None else flip_points(median, hw, axis)
+                new_streams[k] = _overwrite_coords(new_streams[k], mine, ind, int(chunk_m.shape[1]))
+                if new_refines[k] is not None:
+                    fine = rescale_points(mine, hw, self.refine_shape)
+                    new_refines[k] = _overwrite_coords(new_refines[k], fine, ind, int(chunk_m.shape[1]))
         return median, torch.stack(vis).mean(dim=0), tuple(new_streams), tuple(new_refines)
 
     def _window_single(self, chunk_m: torch.Tensor, stream: Any, refine: Any, queries: torch.Tensor,
@@ -521,7 +541,10 @@ class _PredictorBase(nn.Module):
         guess = rescale_points(coords[:, ind : ind + Tc].float(), base_hw, fine_hw)
         chunk_f = resize_video(chunk_m, fine_hw, device=chunk_m.device)
         out_f, refine = self.model.stream_step(chunk_f, refine, iters=self.iters, init_coords=guess)
-        return rescale_points(out_f[0].float(), fine_hw, base_hw), vis, stream, refine
+        coords = rescale_points(out_f[0].float(), fine_hw, base_hw)
+        if self.feedback:  # the first pass's next window starts from the refined positions
+            stream = _overwrite_coords(stream, coords, ind, Tc)
+        return coords, vis, stream, refine
 
     @property
     def interp_shape(self) -> tuple[int, int]:
@@ -652,6 +675,10 @@ class CoTrackerPredictor(_PredictorBase):
             the per-coordinate median of the three tracks and the mean of their visibilities: fewer lost points and
             less jitter for 3x the time (BENCHMARKS.md). Default (None): the weights'
             ``model.config.flip_ensemble`` (our shipped small models); False: one tracker (the official behaviour).
+        feedback: hand each window's final positions (the second pass's; the ensemble's median) back to every
+            pass's streaming state, so that every pass starts its next window from them rather than from its own
+            tracks (no extra cost; with neither a second pass nor the ensemble it changes nothing). Default (None):
+            the weights' ``model.config.feedback``; False: each pass hands off its own tracks (the official way).
     """
 
     def __init__(
@@ -667,9 +694,11 @@ class CoTrackerPredictor(_PredictorBase):
         resize_dtype: torch.dtype = torch.float32,
         refine_resolution: Union[None, bool, Sequence[int]] = None,
         flip_ensemble: Optional[bool] = None,
+        feedback: Optional[bool] = None,
     ) -> None:
         super().__init__(checkpoint, model, device, iters, vis_threshold, support_grid_size,
-                         default_vis_threshold=0.9, refine_resolution=refine_resolution, flip_ensemble=flip_ensemble)
+                         default_vis_threshold=0.9, refine_resolution=refine_resolution, flip_ensemble=flip_ensemble,
+                         feedback=feedback)
         self.dense_grid_size = _check_int(dense_grid_size, "dense_grid_size", 1)
         if resize_dtype not in (torch.float32, torch.float16, torch.bfloat16, torch.uint8):
             raise ValueError(f"resize_dtype must be float32, float16, bfloat16 or uint8, got {resize_dtype}")
@@ -935,7 +964,7 @@ class CoTrackerOnlinePredictor(_PredictorBase):
     position and marked visible, as the offline predictor does.
 
     Args:
-        checkpoint, model, device, iters, support_grid_size, refine_resolution, flip_ensemble: as
+        checkpoint, model, device, iters, support_grid_size, refine_resolution, flip_ensemble, feedback: as
             :class:`CoTrackerPredictor`.
         vis_threshold: a point is visible where the probability exceeds this; default: the weights' calibrated
             threshold (``model.config.vis_threshold``), else 0.6 (official online).
@@ -952,9 +981,11 @@ class CoTrackerOnlinePredictor(_PredictorBase):
         support_grid_size: int = 6,
         refine_resolution: Union[None, bool, Sequence[int]] = None,
         flip_ensemble: Optional[bool] = None,
+        feedback: Optional[bool] = None,
     ) -> None:
         super().__init__(checkpoint, model, device, iters, vis_threshold, support_grid_size,
-                         default_vis_threshold=0.6, refine_resolution=refine_resolution, flip_ensemble=flip_ensemble)
+                         default_vis_threshold=0.6, refine_resolution=refine_resolution, flip_ensemble=flip_ensemble,
+                         feedback=feedback)
         self._default_state: Optional[OnlineState] = None
 
     @property

@@ -133,6 +133,9 @@ class TrackerConfig:
         flip_ensemble: whether the predictors track by default with a flip ensemble for these weights: the video
             also mirrored left-right and upside-down, each tracked alone, then the per-coordinate median of the
             three tracks and the mean of their visibilities (3x the time); False = one tracker (official).
+        feedback: whether the predictors hand the final positions of each window (the second pass's, the
+            ensemble's median) back to every pass's streaming state, so that the next window of every pass starts
+            from them instead of from its own tracks; no extra cost. False = each pass hands off its own (official).
     """
 
     window_len: int = 8
@@ -148,6 +151,7 @@ class TrackerConfig:
     inference_iters: Optional[int] = None
     refine_resolution: Optional[tuple[int, int]] = None
     flip_ensemble: bool = False
+    feedback: bool = False
 
     def __post_init__(self) -> None:
         if self.vis_threshold is not None and not 0.0 <= float(self.vis_threshold) <= 1.0:
@@ -156,8 +160,9 @@ class TrackerConfig:
             isinstance(self.inference_iters, bool) or not isinstance(self.inference_iters, int) or self.inference_iters < 1
         ):
             raise ValueError(f"TrackerConfig.inference_iters must be a positive int or None, got {self.inference_iters!r}")
-        if not isinstance(self.flip_ensemble, bool):
-            raise ValueError(f"TrackerConfig.flip_ensemble must be True or False, got {self.flip_ensemble!r}")
+        for name in ("flip_ensemble", "feedback"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"TrackerConfig.{name} must be True or False, got {getattr(self, name)!r}")
         if self.refine_resolution is not None:
             if not is_valid_resolution(self.refine_resolution, self.stride):
                 raise ValueError(
