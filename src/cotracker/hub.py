@@ -74,10 +74,10 @@ REGISTRY: dict[str, CheckpointEntry] = {
         CheckpointEntry("cotracker2", "cotracker2.pth", None, "Meta's CoTracker2 (window 8), CC BY-NC; place it by hand"),
         CheckpointEntry("cotracker2v1", "cotracker2v1.pth", None, "Meta's CoTracker2.1 (window 16), CC BY-NC; place it by hand"),
         CheckpointEntry("cotracker2-synth", "cotracker2-synth.safetensors",
-                        "d5a8a1411734287138adbc6b9baf963f3fe592fdd0f2725671f5afb20b55fc46",
+                        "282bdbb0119a3a3d870130c7708864bb7622574d0b4d9287793738cd1bd11a86",
                         "our CoTracker2 trained on synthetic data (Apache-2.0, shipped)", packaged=True),
         CheckpointEntry("cotracker2-synth-pose", "cotracker2-synth-pose.safetensors",
-                        "6d294c1eafbcbfe6f047fd7b786ee22d86e69e0f8d0b635e5fc48797dee2ee30",
+                        "8b047fb176512e445be2b377e2dcecdd254afaaf31b4b40ad1fa5340b0c915c6",
                         "our pose variant with keypoint embeddings (Apache-2.0, shipped)", packaged=True),
     ]
 }
