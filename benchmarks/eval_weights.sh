@@ -66,10 +66,12 @@ steps() {  # accuracy against training steps of the general model (first pass on
   run_steps synth_small synth_small 0
   run_steps synth_small_cont synth_small 1500  # the continuation counts on from the 1500 steps it starts from
   run_steps synth_small_cont2 synth_small 4700  # the second continuation starts from step 3200 of the first
-  # its end (5900 steps), the file session 4 shipped, kept when its training checkpoints were not
+  # its end (5900 steps), the file session 4 shipped, kept when its training checkpoints were not; as a training
+  # checkpoint would be evaluated: 6 iterations, threshold 0.9, one pass of one tracker
   local end=runs/synth_small_cont2_final.safetensors
   [ -f "$end" ] && [ ! -f "$OUT/steps_synth_small_cont2/step_5900/summary.json" ] && cotracker evaluate --dataset synthetic \
-    --checkpoint "$end" --iters 6 --no-refine --no-ensemble --synthetic-videos 8 --step 5900 --name synth_small \
+    --checkpoint "$end" --iters 6 --vis-threshold 0.9 --no-refine --no-ensemble --synthetic-videos 8 --step 5900 \
+    --name synth_small \
     --no-progress --out "$OUT/steps_synth_small_cont2/step_5900" | tail -1
   run_steps synth_small_cont3 synth_small 5900  # the third continuation starts from there
   # steps_synth_small_v0: the same for the end-to-end run without the encoder stage, when present.

@@ -195,7 +195,7 @@ def test_articulated_synthetic_set(monkeypatch):
         assert captured["config"].synthetic.limb_prob == expected
 
 
-def test_cli_evaluate_iters_reaches_the_predictor(monkeypatch, capsys):
+def test_cli_evaluate_iters_and_threshold_reach_the_predictor(monkeypatch, capsys):
     import cotracker.evaluation as evaluation
 
     seen = {}
@@ -205,13 +205,15 @@ def test_cli_evaluate_iters_reaches_the_predictor(monkeypatch, capsys):
         raise SystemExit(0)
 
     monkeypatch.setattr(evaluation, "make_tracker", stop)
-    for extra, expected in [(["--iters", "6"], 6), ([], None)]:
+    for extra, expected in [(["--iters", "6", "--vis-threshold", "0.9"], (6, 0.9)), ([], (None, None))]:
         seen.clear()
         with pytest.raises(SystemExit):
             main(["evaluate", "--dataset", "synthetic", "--checkpoint", "cotracker2-synth"] + extra)
-        assert seen.get("iters") == expected
+        assert (seen.get("iters"), seen.get("vis_threshold")) == expected
     assert main(["evaluate", "--dataset", "synthetic", "--tracker", "lk", "--iters", "6"]) == 2
     assert "the baselines take none of them" in capsys.readouterr().err
+    assert main(["evaluate", "--dataset", "synthetic", "--checkpoint", "x", "--vis-threshold", "1.5"]) == 2
+    assert "--vis-threshold must be a probability" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:  # argparse's own usage error
         main(["evaluate", "--dataset", "synthetic", "--checkpoint", "x", "--iters", "0"])
     assert exc.value.code == 2 and "expected an integer >= 1" in capsys.readouterr().err

@@ -58,6 +58,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     who.add_argument("--no-refine", action="store_true", help="skip the coarse-to-fine second pass the shipped weights run by default (about 4x faster, less precise)")
     who.add_argument("--iters", type=positive_int, default=None, metavar="N",
                      help="refinement iterations per window (default: the weights' setting, else 6)")
+    who.add_argument("--vis-threshold", type=float, default=None, metavar="P",
+                     help="visibility threshold (default: the weights' calibrated one, else the official 0.9)")
     who.add_argument("--no-ensemble", action="store_true", help="track with one tracker instead of the flip ensemble the shipped weights use by default (3x faster)")
     p.add_argument("--protocol", choices=("joint", "single"), default="joint",
                    help="joint: all queries of a video in one call; single: one call per query (default joint)")
@@ -112,8 +114,13 @@ def run(args: argparse.Namespace) -> int:
         kw = inference_overrides(refine=not args.no_refine, flip_ensemble=not args.no_ensemble)
         if args.iters is not None:
             kw["iters"] = args.iters
-    elif args.iters is not None or args.no_refine or args.no_ensemble:
-        raise ValueError("--iters, --no-refine and --no-ensemble set up a model; the baselines take none of them")
+        if args.vis_threshold is not None:
+            if not 0.0 <= args.vis_threshold <= 1.0:
+                raise ValueError(f"--vis-threshold must be a probability in 0..1, got {args.vis_threshold}")
+            kw["vis_threshold"] = args.vis_threshold
+    elif args.iters is not None or args.vis_threshold is not None or args.no_refine or args.no_ensemble:
+        raise ValueError("--iters, --vis-threshold, --no-refine and --no-ensemble set up a model; the baselines take "
+                         "none of them")
     tracker = make_tracker(args.tracker, args.checkpoint, device=device, backward_tracking=backward, **kw)
     name = args.name or args.tracker or Path(str(args.checkpoint)).stem
     result = evaluate(tracker, config, tracker_name=name, step=args.step)
