@@ -17,8 +17,8 @@ import math
 from pathlib import Path
 
 TRACKERS = [("static", "static points"), ("lk", "Lucas-Kanade"),
-            ("pose_base", "session 2: runs/synth_small (1500 steps, one pass)"),
-            ("session3", "session 3: synth_small_cont step 2800 (one tracker with its second pass)"),
+            ("pose_base", "session 2: runs/synth_small (1500 steps, one pass; Intel host, 1 thread)"),
+            ("session3", "session 3: synth_small_cont step 2800 (one tracker with its second pass; Intel host)"),
             ("session4", "session 4: synth_small_cont2 (5900 steps; second pass and flip ensemble)"),
             ("cotracker2-synth", "cotracker2-synth (shipped)"),
             ("cotracker2-synth-noensemble", "cotracker2-synth, one tracker (`--no-ensemble`)"),

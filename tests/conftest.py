@@ -21,10 +21,11 @@ def shared_dir() -> Path:
 
 @pytest.fixture
 def load_script():
-    """A loader of the repository's ``scripts/NAME.py`` as a module (the scripts are not part of the package)."""
+    """A loader of the repository's ``scripts/NAME.py`` (or ``<folder>/NAME.py``) as a module (the scripts are not
+    part of the package)."""
 
-    def load(name: str):
-        spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    def load(name: str, folder: str = "scripts"):
+        spec = importlib.util.spec_from_file_location(name, REPO / folder / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module

@@ -2,7 +2,6 @@
 
 These tests fail (never skip) when a shipped file is missing: the README's main command depends on them.
 """
-import numpy as np
 import pytest
 import torch
 

@@ -77,7 +77,7 @@ REGISTRY: dict[str, CheckpointEntry] = {
                         "282bdbb0119a3a3d870130c7708864bb7622574d0b4d9287793738cd1bd11a86",
                         "our CoTracker2 trained on synthetic data (Apache-2.0, shipped)", packaged=True),
         CheckpointEntry("cotracker2-synth-pose", "cotracker2-synth-pose.safetensors",
-                        "8b047fb176512e445be2b377e2dcecdd254afaaf31b4b40ad1fa5340b0c915c6",
+                        "4e501767aec9fc4a9799bf1d02aa0eb1d937cabaf26a78b7a781525bd462de54",
                         "our pose variant with keypoint embeddings (Apache-2.0, shipped)", packaged=True),
     ]
 }

@@ -14,7 +14,6 @@ from cotracker.evaluation.pose_metrics import (
     temporal_consistency,
     torso_size,
 )
-from cotracker.pose.keypoints import COCO_KEYPOINTS, OKS_SIGMAS, POSETRACK_KEYPOINTS
 
 
 def test_pck_inclusive_threshold_and_visibility():

@@ -379,7 +379,7 @@ def plot_metric_vs_step(
         ax.set_ylabel("metric (mean over videos)")
         ax.set_title(title)
         ax.grid(True, alpha=0.3)
-        ax.legend()
+        ax.legend(loc="lower right", fontsize="small")  # accuracy rises with the step: the lower right stays empty
         return _save_png(fig, Path(path))
     finally:
         plt.close(fig)
