@@ -53,15 +53,19 @@ def main(argv=None) -> int:
     ap.add_argument("checkpoint")
     ap.add_argument("--clips", type=int, default=8)
     ap.add_argument("--seed", type=int, default=3_000_000)
-    ap.add_argument("--articulated", action="store_true",
-                    help="clips with articulated limbs, thin bars and plain surfaces (SyntheticEvalConfig.articulated)")
+    kind = ap.add_mutually_exclusive_group()
+    kind.add_argument("--articulated", action="store_true",
+                      help="clips with articulated limbs, thin bars and plain surfaces (SyntheticEvalConfig.articulated)")
+    kind.add_argument("--fences", action="store_true",
+                      help="articulated clips with fences and a following camera (SyntheticEvalConfig.fences)")
     ap.add_argument("--candidates", nargs="+", type=parse_candidate, default=None,
                     help=f"ITERS:HxW or ITERS:none, optionally :flip (default: {' '.join(DEFAULT_CANDIDATES)})")
     args = ap.parse_args(argv)
     if 1_000_000 <= args.seed < 1_010_000:
         raise SystemExit("--seed overlaps the benchmark's held-out seeds (1000000...); choose another")
     candidates = args.candidates or [parse_candidate(c) for c in DEFAULT_CANDIDATES]
-    make_synthetic = SyntheticEvalConfig.articulated if args.articulated else SyntheticEvalConfig
+    make_synthetic = (SyntheticEvalConfig.articulated if args.articulated
+                      else SyntheticEvalConfig.fences if args.fences else SyntheticEvalConfig)
     config = EvalConfig(dataset="synthetic", synthetic=make_synthetic(num_sequences=args.clips, seed=args.seed),
                         progress=False)
     samples = list(iter_dataset(config)[1])

@@ -48,3 +48,8 @@ def test_generate_kubric_with_limbs_bars_and_plain_surfaces(tmp_path, capsys):
     assert main(base + ["--out", str(tmp_path / "bad"), "--limb-prob", "1.5"]) == 2
     err = capsys.readouterr().err
     assert "limb_prob" in err and "0..1" in err and not (tmp_path / "bad").exists()
+    assert main(base + ["--out", str(tmp_path / "fence"), "--fence-prob", "1", "--follow-prob", "1"]) == 0
+    fc, tc, _ = read_kubric_sequence(tmp_path / "fence" / "000003")
+    assert fc.shape == fa.shape and tc.shape == ta.shape and not np.array_equal(fa, fc)
+    assert main(base + ["--out", str(tmp_path / "bad2"), "--follow-prob", "-0.5"]) == 2
+    assert "follow_prob" in capsys.readouterr().err and not (tmp_path / "bad2").exists()

@@ -281,8 +281,76 @@ def test_thin_bars_and_plain_surfaces():
     assert grad(plain.frames) < 0.4 * grad(textured.frames)
 
 
+def test_fence_rails_are_fixed_in_the_world_and_nearer_than_every_object():
+    from cotracker.data.synthetic_scenes import _camera, _fence_layers
+
+    cfg = SceneConfig(num_frames=10, size_hw=(96, 128), fence_prob=1.0, fence_rails=(3, 3))
+    rng = np.random.default_rng(4)
+    camera = _camera(cfg, rng)
+    rails = _fence_layers(cfg, rng, camera, nearest=-0.3)
+    assert len(rails) == 3
+    cam = np.concatenate([camera, np.tile([[[0.0, 0.0, 1.0]]], (10, 1, 1))], axis=1)
+    for layer, inner in rails:
+        assert np.all(layer.depth < -1.29) and np.ptp(layer.depth) == 0  # in front of everything, always
+        world = np.linalg.inv(cam) @ np.concatenate([layer.affine, np.tile([[[0.0, 0.0, 1.0]]], (10, 1, 1))], axis=1)
+        assert np.allclose(world, world[0], atol=1e-9)  # canonical -> world does not change: only the camera moves it
+        assert inner.any()
+    mids = np.array([ly.affine[0] @ np.array([(ly.rgba.shape[1] - 1) / 2, (ly.rgba.shape[0] - 1) / 2, 1.0])
+                     for ly, _ in rails])
+    steps = np.diff(mids, axis=0)
+    assert np.allclose(steps, steps[0]) and np.linalg.norm(steps[0]) > 2 * rails[0][0].rgba.shape[0] - 1e-6  # parallel, apart
+
+
+def test_a_fence_occludes_the_objects_behind_it_and_the_ground_truth_stays_exact():
+    cfg = SceneConfig(num_frames=8, size_hw=(96, 128), num_points=600, brightness=0.0, min_objects=3, max_objects=4,
+                      fence_prob=1.0, fence_rails=(3, 3), follow_prob=1.0)
+    H, W = cfg.size_hw
+    hidden_by_rails = 0
+    for seed in range(4):
+        clip = generate_scene(cfg, np.random.default_rng(seed))
+        n_layers = int(clip.id_buffer.max()) + 1
+        rails = np.arange(n_layers - 3, n_layers)  # the rails are the last layers
+        assert np.median(_color_error(clip.frames, clip.tracks, clip.visible)) < 2.0
+        x, y = clip.tracks[..., 0], clip.tracks[..., 1]
+        inside = (x >= 0.5) & (x <= W - 1.5) & (y >= 0.5) & (y <= H - 1.5)
+        on_rail = np.isin(clip.point_layer, rails)
+        assert on_rail.any()
+        assert clip.visible[:, on_rail][inside[:, on_rail]].all()  # nothing is ever in front of a rail
+        xi, yi = np.clip(np.round(x), 0, W - 1).astype(int), np.clip(np.round(y), 0, H - 1).astype(int)
+        top = clip.id_buffer[np.arange(len(x))[:, None], yi, xi]  # (T, N) layer drawn at each point
+        behind = ~on_rail[None] & (clip.point_layer[None] > 0) & inside & ~clip.visible
+        hidden_by_rails += int(np.isin(top[behind], rails).sum())
+    assert hidden_by_rails > 0  # object points pass behind the rails and are marked occluded there
+
+
+def test_the_camera_follows_an_object():
+    from cotracker.data.synthetic_scenes import _follow_shift
+
+    base = SceneConfig(num_frames=12, size_hw=(96, 128), num_points=300, min_objects=1, max_objects=1,
+                       object_size=(0.3, 0.4), max_translation=0.7, camera_pan=0.0, camera_zoom=0.0,
+                       camera_rotation_deg=0.0)
+    moved, followed = [], []
+    for seed in range(8):
+        free = generate_scene(base, np.random.default_rng(seed))
+        pan = generate_scene(SceneConfig(**{**base.__dict__, "follow_prob": 1.0, "follow_gain": (1.0, 1.0)}),
+                             np.random.default_rng(seed))
+        obj = free.point_layer == 1
+        if not obj.any() or not free.visible[0, obj].any():
+            continue
+        moved.append(np.abs(free.tracks[-1, obj] - free.tracks[0, obj]).mean())
+        followed.append(np.abs(pan.tracks[-1, pan.point_layer == 1] - pan.tracks[0, pan.point_layer == 1]).mean())
+    assert len(moved) >= 3
+    assert np.median(followed) < 0.5 * np.median(moved)  # the followed object moves much less in the image
+    T = 5
+    still = Layer(rgba=np.ones((20, 20, 4), np.float32), affine=np.tile([[1.0, 0, 900.0], [0, 1.0, 0]], (T, 1, 1)),
+                  depth=np.zeros(T))
+    assert _follow_shift(SceneConfig(num_frames=T), np.random.default_rng(0), [still]) is None  # none in view
+
+
 @pytest.mark.parametrize("bad", [dict(limb_prob=1.5), dict(thin_prob=-0.1), dict(plain_prob=2.0),
-                                 dict(limb_length=(0.8, 0.5)), dict(thin_aspect=(0.0, 3.0)), dict(max_limbs=0)])
+                                 dict(limb_length=(0.8, 0.5)), dict(thin_aspect=(0.0, 3.0)), dict(max_limbs=0),
+                                 dict(fence_prob=1.2), dict(follow_prob=-1.0), dict(fence_rails=(0, 2)),
+                                 dict(fence_rails=(3, 2)), dict(follow_gain=(0.5, 1.5))])
 def test_scene_config_rejects_bad_options(bad):
     with pytest.raises(ValueError):
         SceneConfig(**bad)

@@ -189,10 +189,30 @@ def test_articulated_synthetic_set(monkeypatch):
         raise SystemExit(0)
 
     monkeypatch.setattr("cotracker.evaluation.evaluator.evaluate", stop)
-    for flag, expected in (["--synthetic-articulated"], 0.5), ([], 0.0):
+    for flag, expected in (["--synthetic-articulated"], (0.5, 0.0)), ([], (0.0, 0.0)), (["--synthetic-fences"], (0.5, 0.7)):
         with pytest.raises(SystemExit):
             main(["evaluate", "--dataset", "synthetic", "--tracker", "static", "--no-progress"] + flag)
-        assert captured["config"].synthetic.limb_prob == expected
+        got = captured["config"].synthetic
+        assert (got.limb_prob, got.fence_prob) == expected and got.follow_prob == expected[1]
+    with pytest.raises(SystemExit) as exc:  # one variant at a time
+        main(["evaluate", "--dataset", "synthetic", "--tracker", "static", "--synthetic-articulated",
+              "--synthetic-fences"])
+    assert exc.value.code == 2
+
+
+def test_fence_synthetic_set_reaches_the_generator(monkeypatch):
+    import cotracker.data.synthetic_scenes as scenes
+    from cotracker.evaluation.evaluator import iter_dataset
+
+    fen = SyntheticEvalConfig.fences(num_sequences=1, num_frames=6, size_hw=(96, 128), num_points=256,
+                                     traj_per_sample=8, seed=4)
+    assert (fen.limb_prob, fen.thin_prob, fen.plain_prob, fen.fence_prob, fen.follow_prob) == (0.5, 0.25, 0.15, 0.7, 0.7)
+    seen = []
+    real = scenes.generate_scene
+    monkeypatch.setattr(scenes, "generate_scene", lambda cfg, rng: seen.append(cfg) or real(cfg, rng))
+    sample = next(iter_dataset(EvalConfig(dataset="synthetic", synthetic=fen, progress=False))[1])
+    assert sample.trajectory.shape[1] == 8
+    assert (seen[0].fence_prob, seen[0].follow_prob) == (0.7, 0.7)
 
 
 def test_cli_evaluate_iters_and_threshold_reach_the_predictor(monkeypatch, capsys):

@@ -75,9 +75,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="frame size (default 256 256)")
     s.add_argument("--synthetic-points", type=positive_int, default=64, metavar="N", help="tracks scored per clip (default 64)")
     s.add_argument("--synthetic-seed", type=int, default=1_000_000, help="base seed of the held-out set (default 1000000)")
-    s.add_argument("--synthetic-articulated", action="store_true",
-                   help="scenes with articulated limbs, thin bars and plain surfaces (limb/thin/plain probabilities "
-                        "0.5/0.25/0.15, as in the second half of the synth_small_cont3 training mixture)")
+    kind = s.add_mutually_exclusive_group()
+    kind.add_argument("--synthetic-articulated", action="store_true",
+                      help="scenes with articulated limbs, thin bars and plain surfaces (limb/thin/plain probabilities "
+                           "0.5/0.25/0.15, as in the second half of the synth_small_cont3 training mixture)")
+    kind.add_argument("--synthetic-fences", action="store_true",
+                      help="the articulated scenes with fences and a camera that follows an object (fence/follow "
+                           "probabilities 0.7/0.7, as in the third part of the synth_small_cont4 mixture)")
     p.set_defaults(func=run)
     return p
 
@@ -96,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
         from cotracker.api import resolve_device  # noqa: PLC0415
 
         device = resolve_device(args.device)
-    make_synthetic = SyntheticEvalConfig.articulated if args.synthetic_articulated else SyntheticEvalConfig
+    make_synthetic = (SyntheticEvalConfig.articulated if args.synthetic_articulated
+                      else SyntheticEvalConfig.fences if args.synthetic_fences else SyntheticEvalConfig)
     synthetic = make_synthetic(
         num_sequences=args.synthetic_videos, num_frames=args.synthetic_frames,
         size_hw=tuple(args.synthetic_size), num_points=max(8 * args.synthetic_points, 256),

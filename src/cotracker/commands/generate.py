@@ -38,6 +38,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                            help="probability that an object is a thin bar, a pole or a rail (default 0)")
             p.add_argument("--plain-prob", type=float, default=0.0,
                            help="probability that a surface is plain, low contrast (default 0)")
+            p.add_argument("--fence-prob", type=float, default=0.0,
+                           help="probability that a clip has a fence: rails fixed in the world, in front of the "
+                                "objects (default 0)")
+            p.add_argument("--follow-prob", type=float, default=0.0,
+                           help="probability that the camera pans with one object (default 0)")
         if kind == "people":
             p.add_argument("--max-people", type=int, default=4, help="most people per clip (default 4)")
             p.add_argument("--split", default="train", help="split name in the PoseTrack paths (default train)")
@@ -96,11 +101,13 @@ def run(args) -> int:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
     scene_options = {}
     if args.kind == "kubric":
-        scene_options = dict(limb_prob=args.limb_prob, thin_prob=args.thin_prob, plain_prob=args.plain_prob)
+        scene_options = dict(limb_prob=args.limb_prob, thin_prob=args.thin_prob, plain_prob=args.plain_prob,
+                             fence_prob=args.fence_prob, follow_prob=args.follow_prob)
         try:
             _scene_config(args.frames, args.size, args.points, scene_options)  # checked here, not in a worker
         except ValueError as exc:
-            raise ValueError(f"{exc} (--limb-prob, --thin-prob and --plain-prob take values in 0..1)") from None
+            raise ValueError(f"{exc} (--limb-prob, --thin-prob, --plain-prob, --fence-prob and --follow-prob take "
+                             "values in 0..1)") from None
     args.out.mkdir(parents=True, exist_ok=True)
     tasks = [(args.kind, args.out, i, args.seed, args.frames, args.size, args.points,
               getattr(args, "max_people", 4), getattr(args, "split", "train"), scene_options) for i in range(args.num)]

@@ -9,7 +9,10 @@ from the known transforms and visibility from the depth order and the frame boun
 Optional, off by default (the default scenes, and so the seeded held-out sets, do not change): thin
 bars (poles, fence rails), articulated limbs that swing about a joint on their parent object, in front
 of it or behind it (legs, arms, tails: fast local motion and self-occlusion), and plain low-contrast
-surfaces (walls, skies) whose points can only be placed from the motion of their surroundings.
+surfaces (walls, skies) whose points can only be placed from the motion of their surroundings; fences
+(parallel rails fixed in the world, nearer than every object) and a camera that follows one object, so
+that the followed object moves slowly in the image while the background and the fence sweep past and
+over it (a horse jumping a fence, filmed by a panning camera).
 
 Use :func:`generate_scene` for one clip, :class:`SyntheticSceneDataset` to draw clips on the fly
 as a torch Dataset (no disk), and :func:`write_kubric_sequence` to store them in the Kubric MOVi-F
@@ -63,6 +66,12 @@ class SceneConfig:
         limb_swing_deg: largest swing amplitude of a limb about its joint.
         limb_cycles: range of the number of swings over the clip.
         plain_prob: probability that a surface (background or object) is plain: low contrast, faint detail.
+        fence_prob: probability that a clip has a fence: ``fence_rails`` parallel bars fixed in the world, nearer
+            than every object (they occlude objects that pass behind them and move only with the camera).
+        fence_rails: range of the number of rails (inclusive).
+        follow_prob: probability that the camera pans with one object (``follow_gain`` of its image motion is
+            taken out), so the background and fences move fast in the image and the object slowly.
+        follow_gain: range of the share of the followed object's image motion the camera removes.
     """
 
     num_frames: int = 24
@@ -92,6 +101,10 @@ class SceneConfig:
     limb_swing_deg: float = 40.0
     limb_cycles: tuple[float, float] = (0.5, 1.5)
     plain_prob: float = 0.0
+    fence_prob: float = 0.0
+    fence_rails: tuple[int, int] = (2, 4)
+    follow_prob: float = 0.0
+    follow_gain: tuple[float, float] = (0.6, 1.0)
 
     def __post_init__(self):
         if self.num_frames < 2:
@@ -102,7 +115,8 @@ class SceneConfig:
             raise ValueError(f"need 0 <= min_objects <= max_objects, got {self.min_objects}, {self.max_objects}")
         if self.num_points < 1:
             raise ValueError(f"num_points must be >= 1, got {self.num_points}")
-        for name in ("thin_prob", "limb_prob", "plain_prob", "nonrigid_prob", "motion_blur_prob"):
+        for name in ("thin_prob", "limb_prob", "plain_prob", "nonrigid_prob", "motion_blur_prob", "fence_prob",
+                     "follow_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be a probability in [0, 1], got {getattr(self, name)}")
         for name in ("thin_aspect", "limb_length", "limb_cycles", "object_size"):
@@ -111,6 +125,10 @@ class SceneConfig:
                 raise ValueError(f"{name} must be a range (low, high) with 0 < low <= high, got {(lo, hi)}")
         if self.max_limbs < 1:
             raise ValueError(f"max_limbs must be >= 1, got {self.max_limbs}")
+        if not 1 <= self.fence_rails[0] <= self.fence_rails[1]:
+            raise ValueError(f"fence_rails must be a range (low, high) with 1 <= low <= high, got {self.fence_rails}")
+        if not 0.0 <= self.follow_gain[0] <= self.follow_gain[1] <= 1.0:
+            raise ValueError(f"follow_gain must be a range (low, high) with 0 <= low <= high <= 1, got {self.follow_gain}")
 
 
 def smooth_curve(rng: np.random.Generator, num_frames: int, dims: int, amplitude) -> np.ndarray:
@@ -289,6 +307,55 @@ def _limb_layers(
     return out
 
 
+def _fence_layers(cfg: SceneConfig, rng: np.random.Generator, camera: np.ndarray,
+                  nearest: float) -> list[tuple[Layer, np.ndarray]]:
+    """A fence: parallel rails (mostly horizontal, or upright posts) fixed in the world, all nearer than ``nearest``.
+
+    The first view's world frame is its image frame (the camera starts at the identity), so the fence is placed in
+    the first view and then moves only with the camera.
+    """
+    H, W = cfg.size_hw
+    T = cfg.num_frames
+    upright = rng.random() < 0.3
+    theta = np.deg2rad(rng.uniform(-15, 15) + (90.0 if upright else 0.0))
+    n = int(rng.integers(cfg.fence_rails[0], cfg.fence_rails[1] + 1))
+    length = rng.uniform(0.8, 2.0) * (H if upright else W)
+    h = max(2 * cfg.erode_px + 4, int(round(rng.uniform(0.02, 0.05) * min(H, W))))  # the rail's width
+    w = max(12, int(round(length)))
+    gap = rng.uniform(2.0, 5.0) * h  # between the rails' centre lines: the objects behind show between them
+    centre = np.array([rng.uniform(0.25, 0.75) * W, rng.uniform(0.35, 0.75) * H])
+    along = np.array([np.cos(theta), np.sin(theta)])
+    across = np.array([-along[1], along[0]])
+    rot = _rot(theta)
+    depth = nearest - 1.0 - rng.uniform(0.0, 0.1)
+    out = []
+    for k in range(n):
+        tex = _surface_texture(cfg, rng, h, w)
+        alpha = _bar_alpha(h, w)
+        mid = centre + (k - (n - 1) / 2) * gap * across
+        obj = _compose(rot, mid - rot @ np.array([(w - 1) / 2, (h - 1) / 2]))  # canonical -> world, fixed
+        affine = np.stack([_chain(camera[t], obj) for t in range(T)])
+        out.append((Layer(rgba=premultiply(tex, alpha), affine=affine, depth=np.full(T, depth - 1e-3 * k)),
+                    _inner_mask(alpha, cfg.erode_px)))
+    return out
+
+
+def _follow_shift(cfg: SceneConfig, rng: np.random.Generator, candidates: Sequence[Layer]) -> Optional[np.ndarray]:
+    """(T, 2) image translations that make the camera pan with one of ``candidates`` (taking out ``follow_gain`` of
+    its image motion), or None when no candidate starts inside the view."""
+    H, W = cfg.size_hw
+    starts = []
+    for ly in candidates:
+        h, w = ly.rgba.shape[:2]
+        c = ly.affine[:, :, :2] @ np.array([(w - 1) / 2, (h - 1) / 2]) + ly.affine[:, :, 2]  # (T, 2) image centre
+        if 0 <= c[0, 0] < W and 0 <= c[0, 1] < H:
+            starts.append(c)
+    if not starts:
+        return None
+    c = starts[int(rng.integers(len(starts)))]
+    return rng.uniform(*cfg.follow_gain) * (c[:1] - c)
+
+
 def _motion_blur_kernels(camera: np.ndarray, size_hw) -> list:
     """Line kernels along the image motion of the view centre between frames (None when it is < 1.5 px)."""
     cv2 = require_cv2()
@@ -338,14 +405,31 @@ def generate_scene(config: SceneConfig, rng: np.random.Generator) -> RenderedCli
                     depth=np.full(T, np.inf), full_frame=True)]
     masks = [None]
     n_obj = int(rng.integers(config.min_objects, config.max_objects + 1))
+    bodies = []  # the objects without their limbs
     for _ in range(n_obj):
         ly, inner, size = _object_layer(config, rng, camera)
+        bodies.append(ly)
         layers.append(ly)
         masks.append(inner)
         if config.limb_prob > 0 and rng.random() < config.limb_prob:
             for limb, limb_inner in _limb_layers(config, rng, ly, inner, size):
                 layers.append(limb)
                 masks.append(limb_inner)
+    movers = layers[1:]  # the objects and their limbs
+    if config.fence_prob > 0 and rng.random() < config.fence_prob:
+        nearest = min((float(ly.depth.min()) for ly in movers), default=0.0)
+        for rail, rail_inner in _fence_layers(config, rng, camera, nearest):
+            layers.append(rail)
+            masks.append(rail_inner)
+    if config.follow_prob > 0 and rng.random() < config.follow_prob:
+        shift = _follow_shift(config, rng, bodies)
+        if shift is not None:  # a pan in image space: every layer and the camera move by it
+            for ly in layers:
+                ly.affine = ly.affine.copy()
+                ly.affine[:, :, 2] += shift
+            camera = camera.copy()
+            camera[:, :, 2] += shift
+            bg_affine = layers[0].affine
     n_obj = len(layers) - 1
 
     # Points: background points seen in frame 0, T//2 or T-1; object points proportional to area.

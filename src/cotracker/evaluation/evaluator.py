@@ -110,7 +110,8 @@ class SyntheticEvalConfig:
         num_points: ground-truth tracks rendered per clip.
         traj_per_sample: tracks evaluated per clip.
         seed: base seed; clip i uses ``seed + i``. The default lies far from the training seeds (0, ...).
-        limb_prob, thin_prob, plain_prob: the scene generator's articulated limbs, thin bars and plain surfaces
+        limb_prob, thin_prob, plain_prob, fence_prob, follow_prob: the scene generator's articulated limbs, thin
+            bars, plain surfaces, fences and object-following camera
             (:class:`~cotracker.data.synthetic_scenes.SceneConfig`); 0 (default) gives the plain held-out set.
     """
 
@@ -123,11 +124,18 @@ class SyntheticEvalConfig:
     limb_prob: float = 0.0
     thin_prob: float = 0.0
     plain_prob: float = 0.0
+    fence_prob: float = 0.0
+    follow_prob: float = 0.0
 
     @classmethod
     def articulated(cls, **kwargs) -> "SyntheticEvalConfig":
         """The articulated variant: the mixture of the second half of ``configs/train/synth_small_cont3.yaml``."""
         return cls(**{"limb_prob": 0.5, "thin_prob": 0.25, "plain_prob": 0.15, **kwargs})
+
+    @classmethod
+    def fences(cls, **kwargs) -> "SyntheticEvalConfig":
+        """The articulated variant with fences and a following camera (``configs/train/synth_small_cont4.yaml``)."""
+        return cls.articulated(**{"fence_prob": 0.7, "follow_prob": 0.7, **kwargs})
 
 
 @dataclass(frozen=True)
@@ -337,7 +345,8 @@ def _build_dataset(config: EvalConfig):
     if ds == "synthetic":
         s = config.synthetic
         scene = need("SceneConfig")(num_frames=s.num_frames, size_hw=tuple(s.size_hw), num_points=s.num_points,
-                                    limb_prob=s.limb_prob, thin_prob=s.thin_prob, plain_prob=s.plain_prob)
+                                    limb_prob=s.limb_prob, thin_prob=s.thin_prob, plain_prob=s.plain_prob,
+                                    fence_prob=s.fence_prob, follow_prob=s.follow_prob)
         return need("SyntheticSceneDataset")(
             s.num_sequences, scene, seed=s.seed, traj_per_sample=s.traj_per_sample, use_augs=False,
         )
