@@ -21,7 +21,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from cotracker.evaluation import make_tracker
-from cotracker.evaluation.badja import BadjaConfig, badja_queries, load_badja_sequence
+from cotracker.evaluation.badja import BadjaConfig, badja_queries, load_badja_sequence, mask_thresholds
 from cotracker.evaluation.evaluator import run_tracker
 from cotracker.io.atomic import atomic_path
 
@@ -35,10 +35,8 @@ def hit_matrix(pred: np.ndarray, seq, joint_ids: np.ndarray, config: BadjaConfig
     (not visible, or the query frame)."""
     ann = seq.annotations
     err = np.linalg.norm(pred[ann.frame_indices] - ann.joints[:, joint_ids], axis=-1)  # (K, N)
-    if seq.masks is not None:
-        thr = config.area_factor * np.sqrt(seq.masks.reshape(len(ann.frame_indices), -1).sum(axis=1))
-    else:
-        thr = np.full(len(err), 16.0)
+    area = seq.mask_areas()
+    thr = mask_thresholds(area, config) if area is not None else np.full(len(err), 16.0)
     hits = (err < thr[:, None]).astype(np.float64)
     scored = ann.visible[:, joint_ids].copy()
     scored[0] = False

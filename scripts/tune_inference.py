@@ -64,10 +64,9 @@ def main(argv=None) -> int:
     if 1_000_000 <= args.seed < 1_010_000:
         raise SystemExit("--seed overlaps the benchmark's held-out seeds (1000000...); choose another")
     candidates = args.candidates or [parse_candidate(c) for c in DEFAULT_CANDIDATES]
-    make_synthetic = (SyntheticEvalConfig.articulated if args.articulated
-                      else SyntheticEvalConfig.fences if args.fences else SyntheticEvalConfig)
-    config = EvalConfig(dataset="synthetic", synthetic=make_synthetic(num_sequences=args.clips, seed=args.seed),
-                        progress=False)
+    synthetic = SyntheticEvalConfig.variant(articulated=args.articulated, fences=args.fences,
+                                            num_sequences=args.clips, seed=args.seed)
+    config = EvalConfig(dataset="synthetic", synthetic=synthetic, progress=False)
     samples = list(iter_dataset(config)[1])
     print(f"{len(samples)} clips, seeds {args.seed}..{args.seed + len(samples) - 1}")
     print("| iters | second pass | flip ensemble | feedback | " + " | ".join(COLUMNS) + " | seconds |")

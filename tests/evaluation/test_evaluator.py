@@ -213,6 +213,11 @@ def test_fence_synthetic_set_reaches_the_generator(monkeypatch):
     sample = next(iter_dataset(EvalConfig(dataset="synthetic", synthetic=fen, progress=False))[1])
     assert sample.trajectory.shape[1] == 8
     assert (seen[0].fence_prob, seen[0].follow_prob) == (0.7, 0.7)
+    assert SyntheticEvalConfig.variant(fences=True, seed=4) == SyntheticEvalConfig.fences(seed=4)
+    assert SyntheticEvalConfig.variant(articulated=True) == SyntheticEvalConfig.articulated()
+    assert SyntheticEvalConfig.variant() == SyntheticEvalConfig()
+    with pytest.raises(ValueError, match="one synthetic variant"):
+        SyntheticEvalConfig.variant(articulated=True, fences=True)
 
 
 def test_cli_evaluate_iters_and_threshold_reach_the_predictor(monkeypatch, capsys):

@@ -100,9 +100,8 @@ def run(args: argparse.Namespace) -> int:
         from cotracker.api import resolve_device  # noqa: PLC0415
 
         device = resolve_device(args.device)
-    make_synthetic = (SyntheticEvalConfig.articulated if args.synthetic_articulated
-                      else SyntheticEvalConfig.fences if args.synthetic_fences else SyntheticEvalConfig)
-    synthetic = make_synthetic(
+    synthetic = SyntheticEvalConfig.variant(
+        articulated=args.synthetic_articulated, fences=args.synthetic_fences,
         num_sequences=args.synthetic_videos, num_frames=args.synthetic_frames,
         size_hw=tuple(args.synthetic_size), num_points=max(8 * args.synthetic_points, 256),
         traj_per_sample=args.synthetic_points, seed=args.synthetic_seed,

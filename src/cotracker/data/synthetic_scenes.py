@@ -415,21 +415,17 @@ def generate_scene(config: SceneConfig, rng: np.random.Generator) -> RenderedCli
             for limb, limb_inner in _limb_layers(config, rng, ly, inner, size):
                 layers.append(limb)
                 masks.append(limb_inner)
-    movers = layers[1:]  # the objects and their limbs
     if config.fence_prob > 0 and rng.random() < config.fence_prob:
-        nearest = min((float(ly.depth.min()) for ly in movers), default=0.0)
+        nearest = min((float(ly.depth.min()) for ly in layers[1:]), default=0.0)  # the objects and their limbs
         for rail, rail_inner in _fence_layers(config, rng, camera, nearest):
             layers.append(rail)
             masks.append(rail_inner)
     if config.follow_prob > 0 and rng.random() < config.follow_prob:
         shift = _follow_shift(config, rng, bodies)
-        if shift is not None:  # a pan in image space: every layer and the camera move by it
-            for ly in layers:
-                ly.affine = ly.affine.copy()
+        if shift is not None:  # a pan in image space: every layer (bg_affine is layers[0].affine) and the camera
+            for ly in layers:    # move by it; each layer owns its affine array
                 ly.affine[:, :, 2] += shift
-            camera = camera.copy()
             camera[:, :, 2] += shift
-            bg_affine = layers[0].affine
     n_obj = len(layers) - 1
 
     # Points: background points seen in frame 0, T//2 or T-1; object points proportional to area.

@@ -96,6 +96,12 @@ class BadjaSequence:
     annotations: BadjaAnnotations
     masks: Optional[np.ndarray] = None
 
+    def mask_areas(self) -> Optional[np.ndarray]:
+        """(K,) float64 foreground area in pixels at each annotated frame, or None without masks."""
+        if self.masks is None:
+            return None
+        return self.masks.reshape(len(self.masks), -1).sum(axis=1).astype(np.float64)
+
 
 def read_badja_annotations(path: PathLike, frame_hw: Sequence[int]) -> BadjaAnnotations:
     """Read a BADJA JSON file and place its joints on frames of size ``frame_hw``.
@@ -266,6 +272,11 @@ def badja_queries(ann: BadjaAnnotations) -> tuple[np.ndarray, np.ndarray]:
     return q, joint_ids.astype(np.int64)
 
 
+def mask_thresholds(mask_area: np.ndarray, config: BadjaConfig = BadjaConfig()) -> np.ndarray:
+    """(K,) the protocol's per-frame distance threshold, ``area_factor * sqrt(mask area)``, from (K,) areas."""
+    return config.area_factor * np.sqrt(np.maximum(np.asarray(mask_area, dtype=np.float64), 0.0))
+
+
 def compute_badja_pck(
     pred: np.ndarray,
     gt: np.ndarray,
@@ -303,7 +314,7 @@ def compute_badja_pck(
         area = np.asarray(mask_area, dtype=np.float64)
         if area.shape != (gt.shape[0],):
             raise ValueError(f"mask_area must be (K,) = ({gt.shape[0]},), one area per annotated frame, got {area.shape}")
-        thr = config.area_factor * np.sqrt(np.maximum(area, 0.0))  # (K,)
+        thr = mask_thresholds(area, config)  # (K,)
         out["pck_mask"] = float((dist < thr[:, None])[scored].mean()) if n else float("nan")
     else:
         out["pck_mask"] = float("nan")

@@ -137,6 +137,13 @@ class SyntheticEvalConfig:
         """The articulated variant with fences and a following camera (``configs/train/synth_small_cont4.yaml``)."""
         return cls.articulated(**{"fence_prob": 0.7, "follow_prob": 0.7, **kwargs})
 
+    @classmethod
+    def variant(cls, articulated: bool = False, fences: bool = False, **kwargs) -> "SyntheticEvalConfig":
+        """The default set, :meth:`articulated` or :meth:`fences` (the command-line flags of the same names)."""
+        if articulated and fences:
+            raise ValueError("choose one synthetic variant: articulated or fences, not both")
+        return (cls.articulated if articulated else cls.fences if fences else cls)(**kwargs)
+
 
 @dataclass(frozen=True)
 class EvalConfig:
@@ -546,8 +553,8 @@ def _score_badja(tracker, seq, config: EvalConfig) -> tuple[dict, int]:
     video = torch.from_numpy(seq.frames).permute(0, 3, 1, 2).to(torch.float32)  # (T, 3, H, W)
     pred, _ = run_tracker(tracker, video, q, config.query_protocol)
     frames = ann.frame_indices
-    area = None if seq.masks is None else seq.masks.reshape(len(frames), -1).sum(axis=1).astype(np.float64)
-    m = compute_badja_pck(pred[frames], ann.joints[:, joint_ids], ann.visible[:, joint_ids], area, config.badja)
+    m = compute_badja_pck(pred[frames], ann.joints[:, joint_ids], ann.visible[:, joint_ids], seq.mask_areas(),
+                          config.badja)
     return m, len(joint_ids)
 
 
