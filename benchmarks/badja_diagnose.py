@@ -4,6 +4,7 @@
 
     python benchmarks/badja_diagnose.py                                  # horsejump-high: Lucas-Kanade and the default weights
     python benchmarks/badja_diagnose.py --clip bear --checkpoint runs/x/model_final.safetensors --frames 10 30 50
+    python benchmarks/badja_diagnose.py --refine-resolution 480 640 --no-ensemble       # other inference settings
 
 Runs the BADJA protocol's queries (every joint visible at the first annotated frame) through Lucas-Kanade and the
 model, prints for each the fraction of joints within the clip's threshold (0.2 sqrt(mask area), or 16 px without
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from cotracker.commands.evaluate import add_inference_args, inference_kwargs
 from cotracker.evaluation import make_tracker
 from cotracker.evaluation.badja import BadjaConfig, badja_queries, load_badja_sequence, mask_thresholds
 from cotracker.evaluation.evaluator import run_tracker
@@ -83,7 +85,9 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, nargs="+", default=[8, 13, 18, 22, 26, 30],
                     help="frames of the figure (default 8 13 18 22 26 30)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "overlays")
+    add_inference_args(ap.add_argument_group("the model's inference settings (as in `cotracker evaluate`)"))
     args = ap.parse_args(argv)
+    overrides = inference_kwargs(args)
     seq = load_badja_sequence(args.data_root, args.clip)
     bad = [f for f in args.frames if not 0 <= f < len(seq.frames)]
     if bad:
@@ -91,7 +95,7 @@ def main(argv=None) -> int:
     queries, joint_ids = badja_queries(seq.annotations)
     video = torch.from_numpy(seq.frames).permute(0, 3, 1, 2).to(torch.float32)
     preds = {}
-    for name, tracker in [("lk", make_tracker("lk")), ("model", make_tracker(checkpoint=args.checkpoint))]:
+    for name, tracker in [("lk", make_tracker("lk")), ("model", make_tracker(checkpoint=args.checkpoint, **overrides))]:
         preds[name], _ = run_tracker(tracker, video, queries)
         hits = hit_matrix(preds[name], seq, joint_ids)
         frames = seq.annotations.frame_indices

@@ -154,6 +154,9 @@ def inference_overrides(refine: bool = True, flip_ensemble: bool = True) -> dict
 def _describe(x: Any) -> str:
     if isinstance(x, torch.Tensor):
         return f"a {x.dtype} tensor of shape {tuple(x.shape)}"
+    if isinstance(x, (bool, int, float, str, type(None))) or (
+            isinstance(x, (tuple, list)) and len(x) <= 8 and all(isinstance(v, (bool, int, float, str)) for v in x)):
+        return repr(x)  # small plain values say more than their type
     shape = getattr(x, "shape", None)
     return f"{type(x).__module__}.{type(x).__qualname__}" + (f" of shape {tuple(shape)}" if shape is not None else "")
 

@@ -46,3 +46,28 @@ def test_the_figure_has_two_frames_per_row(load_script):
     assert sheet.size == (80, 2 * 32)
     px = np.asarray(sheet)
     assert (px[..., 0] > 150).any() and (px[..., 1] > 150).any()  # the model's red points, the green rings
+
+
+def test_inference_options_reach_the_model(load_script, monkeypatch, tmp_path):
+    """The script takes `cotracker evaluate`'s inference options and hands them to the model's tracker only."""
+    diag = load_script("badja_diagnose", "benchmarks")
+    seq = _sequence(True)
+    monkeypatch.setattr(diag, "load_badja_sequence", lambda root, name: seq)
+    calls = []
+
+    class Fixed:
+        def __call__(self, video, queries):
+            raise AssertionError("run_tracker is replaced")
+
+    def fake_make_tracker(tracker=None, checkpoint=None, **kw):
+        calls.append((tracker, checkpoint, kw))
+        return Fixed()
+
+    monkeypatch.setattr(diag, "make_tracker", fake_make_tracker)
+    monkeypatch.setattr(diag, "run_tracker", lambda tracker, video, q: (np.full((10, len(q), 2), 30.0, np.float32),
+                                                                        np.ones((10, len(q)), bool)))
+    assert diag.main(["--out", str(tmp_path), "--frames", "0", "3", "--refine-resolution", "480", "640",
+                      "--no-ensemble", "--iters", "6"]) == 0
+    assert calls == [("lk", None, {}),
+                     (None, "cotracker2-synth", {"refine_resolution": (480, 640), "flip_ensemble": False, "iters": 6})]
+    assert (tmp_path / "horsejump-high_badja_diagnosis.jpg").stat().st_size > 0

@@ -244,6 +244,48 @@ def test_cli_evaluate_iters_and_threshold_reach_the_predictor(monkeypatch, capsy
     assert exc.value.code == 2 and "expected an integer >= 1" in capsys.readouterr().err
 
 
+
+def test_cli_evaluate_inference_settings_reach_the_predictor(monkeypatch, capsys):
+    """--refine-resolution / --ensemble / --(no-)feedback set what a training checkpoint does not carry; unset options
+    stay the weights' own (absent from the predictor's arguments)."""
+    import cotracker.evaluation as evaluation
+
+    seen = {}
+
+    def stop(*args, **kwargs):
+        seen.clear()
+        seen.update(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(evaluation, "make_tracker", stop)
+    cases = [
+        (["--refine-resolution", "480", "640", "--ensemble", "--feedback"],
+         {"refine_resolution": (480, 640), "flip_ensemble": True, "feedback": True}),
+        (["--no-refine", "--no-ensemble", "--no-feedback"],
+         {"refine_resolution": False, "flip_ensemble": False, "feedback": False}),
+        ([], {}),
+    ]
+    for extra, expected in cases:
+        with pytest.raises(SystemExit):
+            main(["evaluate", "--dataset", "synthetic", "--checkpoint", "cotracker2-synth"] + extra)
+        got = {k: v for k, v in seen.items() if k in ("refine_resolution", "flip_ensemble", "feedback")}
+        assert got == expected
+    for clash in (["--no-refine", "--refine-resolution", "384", "512"], ["--ensemble", "--no-ensemble"],
+                  ["--feedback", "--no-feedback"]):
+        with pytest.raises(SystemExit) as exc:  # argparse: mutually exclusive
+            main(["evaluate", "--dataset", "synthetic", "--checkpoint", "x"] + clash)
+        assert exc.value.code == 2 and "not allowed with" in capsys.readouterr().err
+    assert main(["evaluate", "--dataset", "synthetic", "--tracker", "lk", "--ensemble"]) == 2
+    assert "the baselines take none of them" in capsys.readouterr().err
+
+
+def test_cli_evaluate_rejects_a_bad_refine_resolution(capsys):
+    """The predictor's own check, reached from the command line with the value named."""
+    assert main(["evaluate", "--dataset", "synthetic", "--checkpoint", "cotracker2-synth", "--refine-resolution",
+                 "30", "40", "--synthetic-videos", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "multiple of 4 and >= 32" in err and "(30, 40)" in err
+
 def test_cli_evaluate_errors(capsys):
     assert main(["evaluate", "--dataset", "kubric", "--tracker", "static"]) == 2
     assert "needs --data-root" in capsys.readouterr().err

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cotracker.commands._args import positive_int
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_inference_args", "add_parser", "inference_kwargs", "run"]
 
 DATASETS = (
     "tapvid_davis_first", "tapvid_davis_strided", "tapvid_kinetics_first",
@@ -35,6 +35,58 @@ examples:
 """
 
 
+def add_inference_args(group) -> None:
+    """The model's inference settings as options of ``group`` (an argparse parser or group); each defaults to the
+    weights' own setting. :func:`inference_kwargs` turns them into predictor arguments."""
+    refine = group.add_mutually_exclusive_group()
+    refine.add_argument("--no-refine", action="store_true",
+                        help="skip the coarse-to-fine second pass the shipped weights run by default (about 4x faster, "
+                             "less precise)")
+    refine.add_argument("--refine-resolution", type=positive_int, nargs=2, default=None, metavar=("H", "W"),
+                        help="run the second pass at H x W (multiples of the model stride, e.g. 480 640) instead of "
+                             "the weights' setting; needed to get one from a training checkpoint")
+    group.add_argument("--iters", type=positive_int, default=None, metavar="N",
+                       help="refinement iterations per window (default: the weights' setting, else 6)")
+    group.add_argument("--vis-threshold", type=float, default=None, metavar="P",
+                       help="visibility threshold (default: the weights' calibrated one, else the official 0.9)")
+    ensemble = group.add_mutually_exclusive_group()
+    ensemble.add_argument("--no-ensemble", action="store_true",
+                          help="track with one tracker instead of the flip ensemble the shipped weights use by "
+                               "default (3x faster)")
+    ensemble.add_argument("--ensemble", action="store_true",
+                          help="track with the flip ensemble even if the weights do not ask for it (a training "
+                               "checkpoint carries no inference settings)")
+    feedback = group.add_mutually_exclusive_group()
+    feedback.add_argument("--feedback", action="store_true", default=None,
+                          help="hand each window's final positions back to every pass (default: the weights' setting)")
+    feedback.add_argument("--no-feedback", action="store_false", dest="feedback",
+                          help="do not hand the final positions back to the passes")
+
+
+_INFERENCE_OPTIONS = "--iters, --vis-threshold, --no-refine, --refine-resolution, --(no-)ensemble and --(no-)feedback"
+
+
+def inference_kwargs(args: argparse.Namespace) -> dict:
+    """Predictor keyword arguments for the options of :func:`add_inference_args`: only what was asked for, so that
+    everything else stays the weights' setting."""
+    if args.vis_threshold is not None and not 0.0 <= args.vis_threshold <= 1.0:
+        raise ValueError(f"--vis-threshold must be a probability in 0..1, got {args.vis_threshold}")
+    kw: dict = {}
+    if args.no_refine:
+        kw["refine_resolution"] = False
+    elif args.refine_resolution is not None:
+        kw["refine_resolution"] = tuple(args.refine_resolution)
+    if args.no_ensemble or args.ensemble:
+        kw["flip_ensemble"] = bool(args.ensemble)
+    if args.feedback is not None:
+        kw["feedback"] = bool(args.feedback)
+    if args.iters is not None:
+        kw["iters"] = args.iters
+    if args.vis_threshold is not None:
+        kw["vis_threshold"] = args.vis_threshold
+    return kw
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``evaluate`` sub-command to ``subparsers`` and set its ``func``."""
     p = subparsers.add_parser(
@@ -55,12 +107,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     who.add_argument("--backward", action="store_true",
                      help="the model also tracks backwards from each query frame (always on for tapvid_davis_strided)")
     who.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="device of the model (default auto)")
-    who.add_argument("--no-refine", action="store_true", help="skip the coarse-to-fine second pass the shipped weights run by default (about 4x faster, less precise)")
-    who.add_argument("--iters", type=positive_int, default=None, metavar="N",
-                     help="refinement iterations per window (default: the weights' setting, else 6)")
-    who.add_argument("--vis-threshold", type=float, default=None, metavar="P",
-                     help="visibility threshold (default: the weights' calibrated one, else the official 0.9)")
-    who.add_argument("--no-ensemble", action="store_true", help="track with one tracker instead of the flip ensemble the shipped weights use by default (3x faster)")
+    add_inference_args(who)
     p.add_argument("--protocol", choices=("joint", "single"), default="joint",
                    help="joint: all queries of a video in one call; single: one call per query (default joint)")
     p.add_argument("--max-videos", type=positive_int, default=None, metavar="N", help="evaluate only the first N videos")
@@ -111,20 +158,9 @@ def run(args: argparse.Namespace) -> int:
         synthetic=synthetic, progress=not args.no_progress,
     )
     backward = args.backward or args.dataset.endswith("_strided")
-    kw = {}
-    if args.checkpoint is not None:
-        from cotracker.predictor import inference_overrides  # noqa: PLC0415
-
-        kw = inference_overrides(refine=not args.no_refine, flip_ensemble=not args.no_ensemble)
-        if args.iters is not None:
-            kw["iters"] = args.iters
-        if args.vis_threshold is not None:
-            if not 0.0 <= args.vis_threshold <= 1.0:
-                raise ValueError(f"--vis-threshold must be a probability in 0..1, got {args.vis_threshold}")
-            kw["vis_threshold"] = args.vis_threshold
-    elif args.iters is not None or args.vis_threshold is not None or args.no_refine or args.no_ensemble:
-        raise ValueError("--iters, --vis-threshold, --no-refine and --no-ensemble set up a model; the baselines take "
-                         "none of them")
+    kw = inference_kwargs(args)
+    if args.checkpoint is None and kw:
+        raise ValueError(f"{_INFERENCE_OPTIONS} set up a model; the baselines take none of them")
     tracker = make_tracker(args.tracker, args.checkpoint, device=device, backward_tracking=backward, **kw)
     name = args.name or args.tracker or Path(str(args.checkpoint)).stem
     result = evaluate(tracker, config, tracker_name=name, step=args.step)
