@@ -68,6 +68,28 @@ def test_resume_gives_the_same_losses(tmp_path):
     assert kept == ["step_00000002.ckpt", "step_00000004.ckpt", "step_00000006.ckpt"]
 
 
+
+def test_max_minutes_stops_with_a_checkpoint_and_the_same_command_resumes(tmp_path, capsys):
+    """A wall-clock budget (for a machine lent for minutes): the run checkpoints the step it reached and stops; the
+    same command (here the CLI) resumes to the end."""
+    from cotracker.cli import main
+
+    extra = ["trainer.num_steps=3", "trainer.checkpoint_every=100"]
+    res = train(_tiny(tmp_path / "run", *extra, "trainer.max_minutes=1e-9"))  # spent after the first step
+    assert res.stopped_early and res.step == 1
+    assert res.final_checkpoint.name == "step_00000001.ckpt" and res.final_checkpoint.is_file()
+    assert not (tmp_path / "run" / "model_final.safetensors").exists()
+    assert sorted(_losses(tmp_path / "run")) == [1]
+    argv = ["train", "--config", "tiny", f"trainer.out_dir={tmp_path / 'run'}", "trainer.tensorboard=false",
+            "trainer.log_every=1", "data.seq_len=8", "data.traj_per_sample=16", *extra]
+    assert main(argv + ["--max-minutes", "1e-9"]) == 0
+    assert "stopped tiny at step 2 of 3 (trainer.max_minutes)" in capsys.readouterr().out
+    assert main(argv) == 0  # no budget: runs to the end
+    assert sorted(_losses(tmp_path / "run")) == [1, 2, 3]
+    assert (tmp_path / "run" / "model_final.safetensors").is_file()
+    with pytest.raises(ValueError, match="trainer.max_minutes must be >= 0"):
+        _tiny(tmp_path / "bad", "trainer.max_minutes=-1")
+
 def test_finetune_from_checkpoint_with_frozen_vis_head(tmp_path):
     train(_tiny(tmp_path / "base", "trainer.num_steps=1"))
     weights = tmp_path / "base" / "model_final.safetensors"

@@ -32,6 +32,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=("32-true", "bf16-mixed", "bf16-true", "16-mixed"), help="numeric precision")
     p.add_argument("--init", dest="init_checkpoint", help="fine-tune from this checkpoint (path or registered name)")
     p.add_argument("--freeze-vis-head", action="store_true", help="keep the visibility head fixed")
+    p.add_argument("--max-minutes", type=float, metavar="M",
+                   help="stop after M minutes of wall clock with a checkpoint (same as trainer.max_minutes=M); the "
+                        "same command resumes")
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     p.set_defaults(func=run)
     return p
@@ -51,6 +54,8 @@ def _flag_overrides(args) -> list[str]:
         out.append(f"trainer.precision={args.precision}")
     if args.init_checkpoint:
         out.append(f"model.init_checkpoint={args.init_checkpoint}")
+    if args.max_minutes is not None:
+        out.append(f"trainer.max_minutes={args.max_minutes}")
     if args.freeze_vis_head:
         out.append("model.freeze_vis_head=true")
     return out
@@ -77,5 +82,9 @@ def run(args) -> int:
     import os
 
     if int(os.environ.get("RANK", os.environ.get("SLURM_PROCID", "0")) or 0) == 0 and os.environ.get("LOCAL_RANK", "0") == "0":
-        print(f"trained {cfg.name} to step {result.step} (loss {result.last_loss:.4f}); run folder {result.out_dir}")
+        if result.stopped_early:
+            print(f"stopped {cfg.name} at step {result.step} of {cfg.trainer.num_steps} (trainer.max_minutes); the "
+                  f"same command resumes from {result.final_checkpoint}")
+        else:
+            print(f"trained {cfg.name} to step {result.step} (loss {result.last_loss:.4f}); run folder {result.out_dir}")
     return 0

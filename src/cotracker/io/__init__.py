@@ -5,6 +5,7 @@
 * :mod:`cotracker.io.tracks` — ``tracks.npz`` / ``.csv`` / ``.json`` writers and :func:`~cotracker.io.tracks.load_tracks`.
 * :mod:`cotracker.io.queries` — query points from CSV/JSON files, grids and segmentation masks.
 * :mod:`cotracker.io.atomic` — files and output folders that appear complete or not at all.
+* :mod:`cotracker.io.shards` — a large file (a checkpoint) split into parts of bounded size and joined back.
 
 Submodules are imported explicitly (``from cotracker.io.video import read_video``) so that importing
 one of them does not pull in the others' dependencies.

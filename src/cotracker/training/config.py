@@ -244,6 +244,9 @@ class TrainerConfig:
         val_every: validation every this many steps (0 = never).
         video_every: overlay images of predicted tracks in TensorBoard (0 = never).
         tensorboard: write TensorBoard event files.
+        max_minutes: wall-clock budget of this process in minutes (0 = none): once spent, the run saves a
+            checkpoint at the step it reached and stops; the same command resumes it (for machines lent for
+            minutes at a time). The LR schedule still spans ``num_steps``.
     """
 
     out_dir: str = "runs/train"
@@ -260,6 +263,7 @@ class TrainerConfig:
     val_every: int = 0
     video_every: int = 0
     tensorboard: bool = True
+    max_minutes: float = 0.0
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:
@@ -270,6 +274,8 @@ class TrainerConfig:
         for key in ("val_every", "video_every"):
             if getattr(self, key) < 0:
                 raise ValueError(f"trainer.{key} must be >= 0, got {getattr(self, key)}")
+        if not self.max_minutes >= 0:
+            raise ValueError(f"trainer.max_minutes must be >= 0 (0 = no limit), got {self.max_minutes}")
 
 
 @dataclass

@@ -84,7 +84,7 @@ class TrainResult:
         last_loss: the mean loss of that step on this rank (NaN if no step ran).
         out_dir: the run folder.
         final_checkpoint: path of the last checkpoint written (None if none).
-        stopped_early: True when ``stop_after`` ended the run before ``num_steps``.
+        stopped_early: True when ``stop_after`` or ``trainer.max_minutes`` ended the run before ``num_steps``.
     """
 
     step: int
@@ -410,6 +410,7 @@ def train(cfg: TrainConfig, stop_after: Optional[int] = None, fabric=None) -> Tr
     Returns:
         :class:`TrainResult`.
     """
+    t_begin = time.perf_counter()  # trainer.max_minutes counts from here
     check_data_paths(cfg)
     if fabric is None:
         fabric = _make_fabric(cfg)
@@ -509,6 +510,10 @@ def train(cfg: TrainConfig, stop_after: Optional[int] = None, fabric=None) -> Tr
         interval_steps += 1
         if not math.isfinite(last_loss):
             raise FloatingPointError(f"the loss became {last_loss} at step {step}; lower optim.lr or check the data")
+        if tc.max_minutes and step < end_step and _out_of_time(fabric, t_begin, tc.max_minutes):
+            logger.info("trainer.max_minutes (%g) spent at step %d: saving a checkpoint and stopping; run the same "
+                        "command again to resume", tc.max_minutes, step)
+            end_step = step  # logs, checkpoints and ends below
 
         if step % tc.log_every == 0 or step == end_step:
             names = sorted(interval)
@@ -555,6 +560,12 @@ def train(cfg: TrainConfig, stop_after: Optional[int] = None, fabric=None) -> Tr
     tb.close()
     fabric.barrier()
     return TrainResult(step, last_loss, out_dir, last_ckpt, step < tc.num_steps)
+
+
+def _out_of_time(fabric, t_begin: float, max_minutes: float) -> bool:
+    """Whether ``max_minutes`` have passed since ``t_begin``: rank 0's clock decides for every rank."""
+    spent = time.perf_counter() - t_begin >= 60.0 * max_minutes
+    return bool(fabric.broadcast(spent, src=0)) if fabric.world_size > 1 else spent
 
 
 def _save(fabric, module, optimizer, scheduler, step: int, cfg: TrainConfig, ckpt_dir: Path) -> Path:
