@@ -182,6 +182,7 @@ def test_no_refine_option_reaches_the_predictor(monkeypatch, tmp_path):
     tuned = tiny_model(refine_resolution=FINE)
     assert api._build_predictor(None, tuned, "cpu").refine_shape == FINE
     assert api._build_predictor(None, tuned, "cpu", refine=False).refine_shape is None
+    assert api._build_predictor(None, tuned, "cpu", refine=(96, 128)).refine_shape == (96, 128)
     seen = {}
 
     def fake_track_video(video, **kwargs):
@@ -190,7 +191,7 @@ def test_no_refine_option_reaches_the_predictor(monkeypatch, tmp_path):
 
     monkeypatch.setattr(api, "track_video", fake_track_video)
     for argv, expected in [(["track", "--no-refine"], (False, True)), (["track", "--no-ensemble"], (True, False)),
-                           (["track"], (True, True))]:
+                           (["track"], (True, True)), (["track", "--refine-resolution", "480", "640"], ((480, 640), True))]:
         with pytest.raises(SystemExit):
             main(argv + ["--out", str(tmp_path / "o")])
         assert (seen["refine"], seen["ensemble"]) == expected  # --no-ensemble: tests/test_flip_ensemble.py
@@ -232,3 +233,32 @@ def test_evaluate_and_track_pose_pass_no_refine(monkeypatch, tmp_path):
                         lambda checkpoint=None, device=None, **kw: CoTrackerPredictor(model=tuned, **kw))
     assert track_pose._build_predictor("x", "cpu", refine=False).refine_shape is None
     assert track_pose._build_predictor("x", "cpu").refine_shape == FINE
+
+
+def test_refine_resolution_options(monkeypatch, capsys):
+    """``refine=(H, W)`` in the API and ``--refine-resolution H W`` in both track commands; bad values are named."""
+    from cotracker.cli import build_parser, main
+    from cotracker.commands import track_pose
+    from cotracker.commands._args import refine_choice
+    from cotracker.predictor import inference_overrides
+
+    assert inference_overrides(refine=(480, 640)) == {"refine_resolution": (480, 640)}
+    assert inference_overrides(refine=[96, 128]) == {"refine_resolution": (96, 128)}
+    for bad in (1, "480x640", None):
+        with pytest.raises(ValueError, match="refine must be True .* False .* or \\(H, W\\)"):
+            inference_overrides(refine=bad)
+    build = track_pose._build_predictor
+    parser = build_parser()
+    base = ["track-pose", "clip.mp4", "--keypoints", "k.json"]
+    for extra, expected in [(["--refine-resolution", "288", "384"], (288, 384)), (["--no-refine"], False), ([], True)]:
+        assert refine_choice(parser.parse_args(base + extra)) == expected
+        assert refine_choice(parser.parse_args(["track"] + extra)) == expected
+    with pytest.raises(SystemExit) as exc:
+        main(base + ["--no-refine", "--refine-resolution", "288", "384"])
+    assert exc.value.code == 2 and "not allowed with" in capsys.readouterr().err
+    tuned = tiny_model(refine_resolution=FINE)
+    monkeypatch.setattr("cotracker.predictor.CoTrackerPredictor",
+                        lambda checkpoint=None, device=None, **kw: CoTrackerPredictor(model=tuned, **kw))
+    with pytest.raises(ValueError, match=r"multiple of 4 and >= 32.*got \(30, 40\)"):
+        build("x", "cpu", refine=(30, 40))
+    assert build("x", "cpu", refine=(96, 128)).refine_shape == (96, 128)

@@ -96,8 +96,8 @@ def _model_name(checkpoint: Optional[PathLike], model: Any) -> str:
     return path.name if path.suffix else str(checkpoint)
 
 
-def _build_predictor(checkpoint: Optional[PathLike], model: Any, device: str, refine: bool = True,
-                     ensemble: bool = True):
+def _build_predictor(checkpoint: Optional[PathLike], model: Any, device: str,
+                     refine: Union[bool, Sequence[int]] = True, ensemble: bool = True):
     from cotracker.predictor import CoTrackerPredictor, inference_overrides
 
     kw = inference_overrides(refine=refine, flip_ensemble=ensemble)
@@ -220,7 +220,7 @@ def track_video(
     trail: int = 0,
     overwrite: bool = False,
     progress: bool = False,
-    refine: bool = True,
+    refine: Union[bool, Sequence[int]] = True,
     ensemble: bool = True,
 ) -> TrackVideoResult:
     """Track points through a video and (by default) write ``tracks.npz``, ``tracks.csv`` and ``overlay.mp4``.
@@ -252,7 +252,8 @@ def track_video(
         overwrite: replace an existing output folder (only once the new one is complete).
         progress: show progress bars (decoding, tracking, writing) on stderr.
         refine: run the coarse-to-fine second pass when the weights ask for one (our shipped weights do);
-            False skips it (about 4x faster, less precise positions).
+            False skips it (about 4x faster, less precise positions); ``(H, W)`` runs it at that resolution
+            (multiples of the model stride), e.g. finer for large videos.
         ensemble: track with the flip ensemble when the weights ask for it (our shipped weights do): three
             trackers (the video as it is and mirrored), median of their tracks; False: one (3x faster).
 

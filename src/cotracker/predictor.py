@@ -136,16 +136,22 @@ def _overwrite_coords(state: Any, coords: torch.Tensor, ind: int, length: int) -
     return dataclasses.replace(state, coords=new)
 
 
-def inference_overrides(refine: bool = True, flip_ensemble: bool = True) -> dict[str, Any]:
-    """Predictor keyword arguments that switch off the weights' default second pass and/or flip ensemble.
+def inference_overrides(refine: Union[bool, Sequence[int]] = True, flip_ensemble: bool = True) -> dict[str, Any]:
+    """Predictor keyword arguments that change the weights' default second pass and/or switch off the flip ensemble.
 
-    ``CoTrackerPredictor(checkpoint, **inference_overrides(refine=False))`` tracks with one pass per window; the
-    command-line options ``--no-refine`` and ``--no-ensemble`` map to this. Enabled settings are left to the
-    weights (an empty dict when both are True).
+    ``refine``: True leaves the second pass to the weights, False turns it off, ``(H, W)`` runs it at that
+    resolution (checked by the predictor). ``CoTrackerPredictor(checkpoint, **inference_overrides(refine=False))``
+    tracks with one pass per window; the command-line options ``--no-refine``, ``--refine-resolution H W`` and
+    ``--no-ensemble`` map to this. Settings left to the weights are absent (an empty dict for the defaults).
     """
     kw: dict[str, Any] = {}
-    if not refine:
+    if refine is False:
         kw["refine_resolution"] = False
+    elif isinstance(refine, (tuple, list)):
+        kw["refine_resolution"] = tuple(refine)
+    elif refine is not True:
+        raise ValueError(f"refine must be True (the weights' setting), False (no second pass) or (H, W), got "
+                         f"{refine!r}")
     if not flip_ensemble:
         kw["flip_ensemble"] = False
     return kw

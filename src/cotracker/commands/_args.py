@@ -24,3 +24,12 @@ def positive_int(text: str) -> int:
 def non_negative_int(text: str) -> int:
     """argparse type: an integer >= 0."""
     return _int_at_least(text, 0)
+
+
+def refine_choice(args) -> "bool | tuple[int, int]":
+    """``--no-refine`` / ``--refine-resolution H W`` as the ``refine`` argument of the API: False, ``(H, W)``, or
+    True (the weights' own setting)."""
+    if getattr(args, "no_refine", False):
+        return False
+    res = getattr(args, "refine_resolution", None)
+    return True if res is None else (int(res[0]), int(res[1]))

@@ -11,6 +11,8 @@ import logging
 from pathlib import Path
 from typing import Optional, Union
 
+from cotracker.commands._args import positive_int, refine_choice
+
 __all__ = ["add_parser", "run", "parse_frames", "parse_query_frame", "NPZ_NAME", "JSON_NAME", "OVERLAY_NAME"]
 
 logger = logging.getLogger(__name__)
@@ -104,7 +106,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     model.add_argument("--backward", action="store_true",
                        help="also track backwards in time, so keypoints have positions before their query frame")
     model.add_argument("--no-support-grid", action="store_true", help="track the keypoints without context points")
-    model.add_argument("--no-refine", action="store_true", help="skip the coarse-to-fine second pass the shipped weights run by default (about 4x faster, less precise)")
+    refine = model.add_mutually_exclusive_group()
+    refine.add_argument("--no-refine", action="store_true", help="skip the coarse-to-fine second pass the shipped weights run by default (about 4x faster, less precise)")
+    refine.add_argument("--refine-resolution", type=positive_int, nargs=2, default=None, metavar=("H", "W"),
+                        help="run the second pass at H x W (multiples of 4, e.g. 288 384: faster, less precise) instead of "
+                             "the weights' setting (ours: 384 512)")
     model.add_argument("--no-ensemble", action="store_true", help="track with one tracker instead of the flip ensemble the shipped weights use by default (3x faster, more lost points)")
     smooth = p.add_argument_group("smoothing (One-Euro filter)")
     smooth.add_argument("--smooth", action="store_true", help="smooth the tracks over time (removes jitter, little lag)")
@@ -132,7 +138,8 @@ def _video_name(source: str) -> str:
     return name.replace("*", "") or "video"
 
 
-def _build_predictor(checkpoint: Optional[str], device: str, refine: bool = True, ensemble: bool = True):
+def _build_predictor(checkpoint: Optional[str], device: str, refine: Union[bool, tuple] = True,
+                     ensemble: bool = True):
     """A predictor for ``checkpoint`` (default: the hub's pose checkpoint; the hub explains a missing file)."""
     from cotracker import hub
     from cotracker.predictor import CoTrackerPredictor, inference_overrides
@@ -165,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_dir(out_dir, args.overwrite)  # fail before any work
     kfile = read_keypoints_file(args.keypoints, layout=args.layout)
     device = resolve_device(args.device)
-    predictor = _build_predictor(args.checkpoint, device, refine=not args.no_refine, ensemble=not args.no_ensemble)  # before decoding: a missing checkpoint fails fast
+    predictor = _build_predictor(args.checkpoint, device, refine=refine_choice(args), ensemble=not args.no_ensemble)  # before decoding: a missing checkpoint fails fast
 
     show = not args.no_progress and sys.stderr.isatty()  # the same bars as `cotracker track`
     expected = FrameSelection(start, end).count(probe_video(args.video).num_frames)
