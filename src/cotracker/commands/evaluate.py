@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from cotracker.commands._args import positive_int
+from cotracker.commands._args import add_refine_options, positive_int, refine_choice
 
 __all__ = ["add_inference_args", "add_parser", "inference_kwargs", "run"]
 
@@ -38,13 +38,7 @@ examples:
 def add_inference_args(group) -> None:
     """The model's inference settings as options of ``group`` (an argparse parser or group); each defaults to the
     weights' own setting. :func:`inference_kwargs` turns them into predictor arguments."""
-    refine = group.add_mutually_exclusive_group()
-    refine.add_argument("--no-refine", action="store_true",
-                        help="skip the coarse-to-fine second pass the shipped weights run by default (about 4x faster, "
-                             "less precise)")
-    refine.add_argument("--refine-resolution", type=positive_int, nargs=2, default=None, metavar=("H", "W"),
-                        help="run the second pass at H x W (multiples of the model stride, e.g. 480 640) instead of "
-                             "the weights' setting; needed to get one from a training checkpoint")
+    add_refine_options(group)
     group.add_argument("--iters", type=positive_int, default=None, metavar="N",
                        help="refinement iterations per window (default: the weights' setting, else 6)")
     group.add_argument("--vis-threshold", type=float, default=None, metavar="P",
@@ -71,13 +65,11 @@ def inference_kwargs(args: argparse.Namespace) -> dict:
     everything else stays the weights' setting."""
     if args.vis_threshold is not None and not 0.0 <= args.vis_threshold <= 1.0:
         raise ValueError(f"--vis-threshold must be a probability in 0..1, got {args.vis_threshold}")
-    kw: dict = {}
-    if args.no_refine:
-        kw["refine_resolution"] = False
-    elif args.refine_resolution is not None:
-        kw["refine_resolution"] = tuple(args.refine_resolution)
-    if args.no_ensemble or args.ensemble:
-        kw["flip_ensemble"] = bool(args.ensemble)
+    from cotracker.predictor import inference_overrides  # noqa: PLC0415
+
+    kw = inference_overrides(refine=refine_choice(args), flip_ensemble=not args.no_ensemble)
+    if args.ensemble:  # on even where the weights do not ask for it
+        kw["flip_ensemble"] = True
     if args.feedback is not None:
         kw["feedback"] = bool(args.feedback)
     if args.iters is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cotracker.commands._args import non_negative_int, positive_int, refine_choice
+from cotracker.commands._args import add_refine_options, non_negative_int, positive_int, refine_choice
 
 __all__ = ["add_parser", "run"]
 
@@ -48,11 +48,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     model = p.add_argument_group("model")
     model.add_argument("--checkpoint", metavar="PATH|NAME", default=None,
                        help="weights file (.pth or .safetensors) or a registry name; default: the checkpoint shipped with the package")
-    refine = model.add_mutually_exclusive_group()
-    refine.add_argument("--no-refine", action="store_true", help="skip the coarse-to-fine second pass the shipped weights run by default (about 4x faster, less precise)")
-    refine.add_argument("--refine-resolution", type=positive_int, nargs=2, default=None, metavar=("H", "W"),
-                        help="run the second pass at H x W (multiples of 4, e.g. 288 384: faster, less precise) instead of "
-                             "the weights' setting (ours: 384 512)")
+    add_refine_options(model)
     model.add_argument("--no-ensemble", action="store_true", help="track with one tracker instead of the flip ensemble the shipped weights use by default (3x faster, more lost points)")
     model.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="where to run the model: auto = cuda if available, else cpu (default: auto)")

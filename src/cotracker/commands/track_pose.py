@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Optional, Union
 
-from cotracker.commands._args import positive_int, refine_choice
+from cotracker.commands._args import add_refine_options, refine_choice
 
 __all__ = ["add_parser", "run", "parse_frames", "parse_query_frame", "NPZ_NAME", "JSON_NAME", "OVERLAY_NAME"]
 
@@ -106,11 +106,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     model.add_argument("--backward", action="store_true",
                        help="also track backwards in time, so keypoints have positions before their query frame")
     model.add_argument("--no-support-grid", action="store_true", help="track the keypoints without context points")
-    refine = model.add_mutually_exclusive_group()
-    refine.add_argument("--no-refine", action="store_true", help="skip the coarse-to-fine second pass the shipped weights run by default (about 4x faster, less precise)")
-    refine.add_argument("--refine-resolution", type=positive_int, nargs=2, default=None, metavar=("H", "W"),
-                        help="run the second pass at H x W (multiples of 4, e.g. 288 384: faster, less precise) instead of "
-                             "the weights' setting (ours: 384 512)")
+    add_refine_options(model)
     model.add_argument("--no-ensemble", action="store_true", help="track with one tracker instead of the flip ensemble the shipped weights use by default (3x faster, more lost points)")
     smooth = p.add_argument_group("smoothing (One-Euro filter)")
     smooth.add_argument("--smooth", action="store_true", help="smooth the tracks over time (removes jitter, little lag)")

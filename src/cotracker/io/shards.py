@@ -20,15 +20,6 @@ __all__ = ["DEFAULT_PART_BYTES", "MANIFEST_SUFFIX", "join_shards", "split_file"]
 #: 15 MiB: under the 16 MiB a file may have to come back from the lent machine
 DEFAULT_PART_BYTES = 15 * 1024 * 1024
 MANIFEST_SUFFIX = ".shards.json"
-_CHUNK = 1024 * 1024
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(_CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def split_file(path: PathLike, out_dir: PathLike, max_bytes: int = DEFAULT_PART_BYTES) -> Path:
@@ -78,25 +69,23 @@ def join_shards(manifest_path: PathLike, out_path: Optional[PathLike] = None) ->
     try:
         manifest = json.loads(manifest_path.read_text())
         name, size, digest, parts = manifest["name"], int(manifest["size"]), manifest["sha256"], manifest["parts"]
-    except FileNotFoundError:
-        raise
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{manifest_path} is not a shards manifest written by split_file ({exc})") from exc
     folder = manifest_path.parent
-    for part in parts:
-        p = folder / part["file"]
-        if not p.is_file():
-            raise FileNotFoundError(f"part {part['file']} of {name} is missing from {folder}; copy every "
-                                    f"{name}.partNNN file named in {manifest_path.name} there")
-        if p.stat().st_size != part["size"] or _sha256(p) != part["sha256"]:
-            raise ValueError(f"part {p} is truncated or altered (expected {part['size']} bytes with sha256 "
-                             f"{part['sha256'][:12]}...); copy it again from where it was split")
+    missing = [part["file"] for part in parts if not (folder / part["file"]).is_file()]
+    if missing:  # before anything is written
+        raise FileNotFoundError(f"part {missing[0]} of {name} is missing from {folder}; copy every "
+                                f"{name}.partNNN file named in {manifest_path.name} there")
     target = Path(out_path) if out_path is not None else folder / name
-    with atomic_path(target) as tmp:
+    with atomic_path(target) as tmp:  # removed again if a check below fails
         whole = hashlib.sha256()
         with open(tmp, "wb") as dst:
-            for part in parts:
+            for part in parts:  # each part is read once: checked, then written
                 data = (folder / part["file"]).read_bytes()
+                if len(data) != part["size"] or hashlib.sha256(data).hexdigest() != part["sha256"]:
+                    raise ValueError(f"part {folder / part['file']} is truncated or altered (expected {part['size']} "
+                                     f"bytes with sha256 {part['sha256'][:12]}...); copy it again from where it was "
+                                     "split")
                 whole.update(data)
                 dst.write(data)
         if tmp.stat().st_size != size or whole.hexdigest() != digest:
