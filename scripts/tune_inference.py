@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 
+from cotracker.commands._args import add_photo_options, photo_options
 from cotracker.evaluation.evaluator import EvalConfig, SyntheticEvalConfig, evaluate_sample, iter_dataset
 from cotracker.predictor import CoTrackerPredictor
 
@@ -58,6 +59,7 @@ def main(argv=None) -> int:
                       help="clips with articulated limbs, thin bars and plain surfaces (SyntheticEvalConfig.articulated)")
     kind.add_argument("--fences", action="store_true",
                       help="articulated clips with fences and a following camera (SyntheticEvalConfig.fences)")
+    add_photo_options(ap.add_argument_group("real textures (cotracker.data.photo_textures)"), prefix="synthetic-")
     ap.add_argument("--candidates", nargs="+", type=parse_candidate, default=None,
                     help=f"ITERS:HxW or ITERS:none, optionally :flip (default: {' '.join(DEFAULT_CANDIDATES)})")
     args = ap.parse_args(argv)
@@ -65,7 +67,7 @@ def main(argv=None) -> int:
         raise SystemExit("--seed overlaps the benchmark's held-out seeds (1000000...); choose another")
     candidates = args.candidates or [parse_candidate(c) for c in DEFAULT_CANDIDATES]
     synthetic = SyntheticEvalConfig.variant(articulated=args.articulated, fences=args.fences,
-                                            num_sequences=args.clips, seed=args.seed)
+                                            num_sequences=args.clips, seed=args.seed, **photo_options(args, prefix="synthetic-"))
     config = EvalConfig(dataset="synthetic", synthetic=synthetic, progress=False)
     samples = list(iter_dataset(config)[1])
     print(f"{len(samples)} clips, seeds {args.seed}..{args.seed + len(samples) - 1}")

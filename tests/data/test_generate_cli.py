@@ -53,3 +53,22 @@ def test_generate_kubric_with_limbs_bars_and_plain_surfaces(tmp_path, capsys):
     assert fc.shape == fa.shape and tc.shape == ta.shape and not np.array_equal(fa, fc)
     assert main(base + ["--out", str(tmp_path / "bad2"), "--follow-prob", "-0.5"]) == 2
     assert "follow_prob" in capsys.readouterr().err and not (tmp_path / "bad2").exists()
+
+
+def test_generate_kubric_with_real_textures(tmp_path, capsys):
+    import cv2
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "a.jpg"), np.random.default_rng(0).integers(0, 255, (90, 120, 3), dtype=np.uint8))
+    base = ["generate", "kubric", "--num", "1", "--frames", "4", "--size", "96", "128", "--seed", "3", "--points", "200",
+            "--no-progress"]
+    assert main(base + ["--out", str(tmp_path / "plain")]) == 0
+    assert main(base + ["--out", str(tmp_path / "photo"), "--photo-dir", str(photos), "--photo-prob", "1"]) == 0
+    fa, ta, _ = read_kubric_sequence(tmp_path / "plain" / "000003")
+    fb, tb, _ = read_kubric_sequence(tmp_path / "photo" / "000003")
+    assert fb.shape == fa.shape and tb.shape == ta.shape and not np.array_equal(fa, fb)
+    assert main(base + ["--out", str(tmp_path / "bad"), "--photo-dir", str(photos), "--photo-prob", "2"]) == 2
+    assert "--photo-prob must be in (0, 1]" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+    assert main(base + ["--out", str(tmp_path / "bad2"), "--photo-dir", str(photos), "--photo-exclude", "a"]) == 2
+    assert "no videos" in capsys.readouterr().err and not (tmp_path / "bad2").exists()

@@ -220,6 +220,41 @@ def test_fence_synthetic_set_reaches_the_generator(monkeypatch):
         SyntheticEvalConfig.variant(articulated=True, fences=True)
 
 
+def test_photo_synthetic_set_reaches_the_generator(monkeypatch, tmp_path, capsys):
+    import cv2
+
+    import cotracker.data.synthetic_scenes as scenes
+    from cotracker.evaluation.evaluator import iter_dataset
+
+    cv2.imwrite(str(tmp_path / "a.jpg"), np.random.default_rng(0).integers(0, 255, (80, 100, 3), dtype=np.uint8))
+    captured = {}
+
+    def stop(tracker, config, **kwargs):
+        captured["config"] = config
+        raise SystemExit(0)
+
+    monkeypatch.setattr("cotracker.evaluation.evaluator.evaluate", stop)
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--dataset", "synthetic", "--tracker", "static", "--no-progress", "--synthetic-fences",
+              "--synthetic-photo-dir", str(tmp_path), "--synthetic-photo-prob", "1", "--synthetic-photo-exclude", "b"])
+    got = captured["config"].synthetic
+    assert (got.photo_prob, got.photo_dir, got.photo_exclude, got.fence_prob) == (1.0, str(tmp_path), ("b",), 0.7)
+    with pytest.raises(SystemExit):  # without a folder nothing changes (the default held-out set)
+        main(["evaluate", "--dataset", "synthetic", "--tracker", "static", "--no-progress"])
+    assert captured["config"].synthetic.photo_prob == 0.0
+    assert main(["evaluate", "--dataset", "synthetic", "--tracker", "static", "--synthetic-photo-dir", str(tmp_path),
+                 "--synthetic-photo-prob", "0"]) != 0
+    out = capsys.readouterr()
+    assert "--synthetic-photo-prob must be in (0, 1]" in out.err + out.out
+    seen = []
+    real = scenes.generate_scene
+    monkeypatch.setattr(scenes, "generate_scene", lambda cfg, rng: seen.append(cfg) or real(cfg, rng))
+    small = SyntheticEvalConfig(num_sequences=1, num_frames=6, size_hw=(96, 128), num_points=256, traj_per_sample=8,
+                                photo_prob=1.0, photo_dir=str(tmp_path))
+    next(iter_dataset(EvalConfig(dataset="synthetic", synthetic=small, progress=False))[1])
+    assert (seen[0].photo_prob, seen[0].photo_dir) == (1.0, str(tmp_path))
+
+
 def test_cli_evaluate_iters_and_threshold_reach_the_predictor(monkeypatch, capsys):
     import cotracker.evaluation as evaluation
 

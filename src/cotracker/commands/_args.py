@@ -45,3 +45,29 @@ def refine_choice(args) -> "bool | tuple[int, int]":
     if args.no_refine:
         return False
     return True if args.refine_resolution is None else (int(args.refine_resolution[0]), int(args.refine_resolution[1]))
+
+
+def add_photo_options(group, prefix: str = "") -> None:
+    """``--{prefix}photo-dir``, ``--{prefix}photo-prob``, ``--{prefix}photo-exclude``: surfaces of the synthetic
+    scenes cut from real videos and photos (:mod:`cotracker.data.photo_textures`), read back by
+    :func:`photo_options`; shared by ``generate kubric`` (no prefix), ``evaluate`` and ``tune_inference.py``
+    (``synthetic-``)."""
+    group.add_argument(f"--{prefix}photo-dir", default=None, metavar="DIR",
+                       help="cut surfaces (background, objects) from the videos and photos (.jpg) in DIR")
+    group.add_argument(f"--{prefix}photo-prob", type=float, default=0.5, metavar="P",
+                       help=f"with --{prefix}photo-dir: probability that a surface is a real crop (default 0.5)")
+    group.add_argument(f"--{prefix}photo-exclude", nargs="+", default=[], metavar="STEM",
+                       help="file stems in DIR to leave out, e.g. the clips a benchmark scores (default: none)")
+
+
+def photo_options(args, prefix: str = "") -> dict:
+    """The :class:`~cotracker.data.synthetic_scenes.SceneConfig` fields of :func:`add_photo_options`' options:
+    none without a folder; a ValueError naming the option for a probability outside (0, 1]."""
+    key = prefix.replace("-", "_")
+    folder = getattr(args, f"{key}photo_dir")
+    if folder is None:
+        return {}
+    prob = getattr(args, f"{key}photo_prob")
+    if not 0.0 < prob <= 1.0:
+        raise ValueError(f"--{prefix}photo-prob must be in (0, 1], got {prob}")
+    return dict(photo_prob=prob, photo_dir=str(folder), photo_exclude=tuple(getattr(args, f"{key}photo_exclude")))

@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from cotracker.commands._args import add_refine_options, positive_int, refine_choice
+from cotracker.commands._args import add_photo_options, add_refine_options, photo_options, positive_int, refine_choice
 
 __all__ = ["add_inference_args", "add_parser", "inference_kwargs", "run"]
 
@@ -121,6 +121,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     kind.add_argument("--synthetic-fences", action="store_true",
                       help="the articulated scenes with fences and a camera that follows an object (fence/follow "
                            "probabilities 0.7/0.7, as in the third part of the synth_small_cont4 mixture)")
+    add_photo_options(s, prefix="synthetic-")
     p.set_defaults(func=run)
     return p
 
@@ -143,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         articulated=args.synthetic_articulated, fences=args.synthetic_fences,
         num_sequences=args.synthetic_videos, num_frames=args.synthetic_frames,
         size_hw=tuple(args.synthetic_size), num_points=max(8 * args.synthetic_points, 256),
-        traj_per_sample=args.synthetic_points, seed=args.synthetic_seed,
+        traj_per_sample=args.synthetic_points, seed=args.synthetic_seed, **photo_options(args, prefix="synthetic-"),
     )
     config = EvalConfig(
         dataset=args.dataset, data_root=args.data_root, query_protocol=args.protocol, max_videos=args.max_videos,

@@ -10,6 +10,8 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from cotracker.commands._args import add_photo_options, photo_options
+
 log = logging.getLogger(__name__)
 
 
@@ -43,6 +45,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                 "objects (default 0)")
             p.add_argument("--follow-prob", type=float, default=0.0,
                            help="probability that the camera pans with one object (default 0)")
+            add_photo_options(p)
         if kind == "people":
             p.add_argument("--max-people", type=int, default=4, help="most people per clip (default 4)")
             p.add_argument("--split", default="train", help="split name in the PoseTrack paths (default train)")
@@ -102,12 +105,16 @@ def run(args) -> int:
     scene_options = {}
     if args.kind == "kubric":
         scene_options = dict(limb_prob=args.limb_prob, thin_prob=args.thin_prob, plain_prob=args.plain_prob,
-                             fence_prob=args.fence_prob, follow_prob=args.follow_prob)
+                             fence_prob=args.fence_prob, follow_prob=args.follow_prob, **photo_options(args))
         try:
             _scene_config(args.frames, args.size, args.points, scene_options)  # checked here, not in a worker
         except ValueError as exc:
             raise ValueError(f"{exc} (--limb-prob, --thin-prob, --plain-prob, --fence-prob and --follow-prob take "
                              "values in 0..1)") from None
+        if "photo_dir" in scene_options:  # a missing or empty folder is reported here, once
+            from cotracker.data.photo_textures import load_photo_bank  # noqa: PLC0415
+
+            load_photo_bank(scene_options["photo_dir"], exclude=scene_options["photo_exclude"])
     args.out.mkdir(parents=True, exist_ok=True)
     tasks = [(args.kind, args.out, i, args.seed, args.frames, args.size, args.points,
               getattr(args, "max_people", 4), getattr(args, "split", "train"), scene_options) for i in range(args.num)]

@@ -29,6 +29,7 @@ import torch
 from cotracker.data.augment import AugmentConfig
 from cotracker.data.base import require_cv2
 from cotracker.data.render import Layer, RenderedClip, Warp, premultiply, render_layers, sample_canonical_points
+from cotracker.data.photo_textures import load_photo_bank, photo_texture
 from cotracker.data.textures import random_texture
 from cotracker.types import CoTrackerData
 
@@ -72,6 +73,10 @@ class SceneConfig:
         follow_prob: probability that the camera pans with one object (``follow_gain`` of its image motion is
             taken out), so the background and fences move fast in the image and the object slowly.
         follow_gain: range of the share of the followed object's image motion the camera removes.
+        photo_prob: probability that a surface (background or object) is a crop of a real photo or video frame
+            from ``photo_dir`` (:mod:`cotracker.data.photo_textures`) instead of a procedural texture.
+        photo_dir: a folder of videos and photos; needed when ``photo_prob`` > 0.
+        photo_exclude: file stems in ``photo_dir`` to leave out (the clips a benchmark scores).
     """
 
     num_frames: int = 24
@@ -105,6 +110,9 @@ class SceneConfig:
     fence_rails: tuple[int, int] = (2, 4)
     follow_prob: float = 0.0
     follow_gain: tuple[float, float] = (0.6, 1.0)
+    photo_prob: float = 0.0
+    photo_dir: Optional[str] = None
+    photo_exclude: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.num_frames < 2:
@@ -116,7 +124,7 @@ class SceneConfig:
         if self.num_points < 1:
             raise ValueError(f"num_points must be >= 1, got {self.num_points}")
         for name in ("thin_prob", "limb_prob", "plain_prob", "nonrigid_prob", "motion_blur_prob", "fence_prob",
-                     "follow_prob"):
+                     "follow_prob", "photo_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be a probability in [0, 1], got {getattr(self, name)}")
         for name in ("thin_aspect", "limb_length", "limb_cycles", "object_size"):
@@ -129,6 +137,11 @@ class SceneConfig:
             raise ValueError(f"fence_rails must be a range (low, high) with 1 <= low <= high, got {self.fence_rails}")
         if not 0.0 <= self.follow_gain[0] <= self.follow_gain[1] <= 1.0:
             raise ValueError(f"follow_gain must be a range (low, high) with 0 <= low <= high <= 1, got {self.follow_gain}")
+        if self.photo_prob > 0 and not self.photo_dir:
+            raise ValueError(f"photo_prob is {self.photo_prob} but photo_dir is not set; give photo_dir (a folder of "
+                             "videos or photos to cut textures from) or set photo_prob to 0")
+        if isinstance(self.photo_exclude, str):
+            raise ValueError(f"photo_exclude must be a list of file stems, got the string {self.photo_exclude!r}")
 
 
 def smooth_curve(rng: np.random.Generator, num_frames: int, dims: int, amplitude) -> np.ndarray:
@@ -209,11 +222,15 @@ def _bar_alpha(h: int, w: int) -> np.ndarray:
 def _surface_texture(cfg: SceneConfig, rng: np.random.Generator, h: int, w: int, detail: float = 0.35) -> np.ndarray:
     """A random texture, or with probability ``cfg.plain_prob`` a plain one: faint detail, 10-35% of the contrast.
 
-    Draws nothing extra from ``rng`` when ``plain_prob`` is 0 (the default scenes stay as they were)."""
+    Otherwise, with probability ``cfg.photo_prob``, a crop of a real frame from ``cfg.photo_dir``. Draws nothing
+    extra from ``rng`` when ``plain_prob`` and ``photo_prob`` are 0 (the default scenes stay as they were)."""
     if cfg.plain_prob > 0 and rng.random() < cfg.plain_prob:
         tex = random_texture(rng, h, w, detail=0.03)
         mean = tex.reshape(-1, 3).mean(axis=0)
         return (mean + rng.uniform(0.1, 0.35) * (tex - mean)).astype(np.float32)
+    if cfg.photo_prob > 0 and rng.random() < cfg.photo_prob:
+        bank = load_photo_bank(cfg.photo_dir, exclude=cfg.photo_exclude)
+        return photo_texture(rng, bank, h, w, detail=min(detail, 0.1))
     return random_texture(rng, h, w, detail=detail)
 
 

@@ -113,6 +113,8 @@ class SyntheticEvalConfig:
         limb_prob, thin_prob, plain_prob, fence_prob, follow_prob: the scene generator's articulated limbs, thin
             bars, plain surfaces, fences and object-following camera
             (:class:`~cotracker.data.synthetic_scenes.SceneConfig`); 0 (default) gives the plain held-out set.
+        photo_prob, photo_dir, photo_exclude: surfaces cut from real videos or photos in ``photo_dir``
+            (:mod:`cotracker.data.photo_textures`); off by default.
     """
 
     num_sequences: int = 8
@@ -126,6 +128,9 @@ class SyntheticEvalConfig:
     plain_prob: float = 0.0
     fence_prob: float = 0.0
     follow_prob: float = 0.0
+    photo_prob: float = 0.0
+    photo_dir: Optional[str] = None
+    photo_exclude: tuple[str, ...] = ()
 
     @classmethod
     def articulated(cls, **kwargs) -> "SyntheticEvalConfig":
@@ -353,7 +358,8 @@ def _build_dataset(config: EvalConfig):
         s = config.synthetic
         scene = need("SceneConfig")(num_frames=s.num_frames, size_hw=tuple(s.size_hw), num_points=s.num_points,
                                     limb_prob=s.limb_prob, thin_prob=s.thin_prob, plain_prob=s.plain_prob,
-                                    fence_prob=s.fence_prob, follow_prob=s.follow_prob)
+                                    fence_prob=s.fence_prob, follow_prob=s.follow_prob, photo_prob=s.photo_prob,
+                                    photo_dir=s.photo_dir, photo_exclude=tuple(s.photo_exclude))
         return need("SyntheticSceneDataset")(
             s.num_sequences, scene, seed=s.seed, traj_per_sample=s.traj_per_sample, use_augs=False,
         )

@@ -61,7 +61,8 @@ def build_dataset(entry: DatasetConfig, data: DataConfig, seed: int) -> Dataset:
             scene.setdefault("size_hw", tuple(data.crop_size))
             scene.setdefault("num_frames", data.seq_len)
             scene.setdefault("num_points", max(2 * data.traj_per_sample, 64))
-            for key in ("size_hw", "object_size", "thin_aspect", "limb_length", "limb_cycles"):
+            for key in ("size_hw", "object_size", "thin_aspect", "limb_length", "limb_cycles", "fence_rails", "follow_gain",
+                        "photo_exclude"):
                 if key in scene:  # YAML gives lists
                     scene[key] = tuple(scene[key])
             return SyntheticSceneDataset(
