@@ -74,7 +74,7 @@ REGISTRY: dict[str, CheckpointEntry] = {
         CheckpointEntry("cotracker2", "cotracker2.pth", None, "Meta's CoTracker2 (window 8), CC BY-NC; place it by hand"),
         CheckpointEntry("cotracker2v1", "cotracker2v1.pth", None, "Meta's CoTracker2.1 (window 16), CC BY-NC; place it by hand"),
         CheckpointEntry("cotracker2-synth", "cotracker2-synth.safetensors",
-                        "30f5446ba087482153d85ef0ccf5a1933b7661a9a6d06c356a7c0d7cf7457fbf",
+                        "502ec705d4f013f6b189ff6c6261bbba16de61bf116a9ee4cb4963fe5acbedaa",
                         "our CoTracker2 trained on synthetic data (Apache-2.0, shipped)", packaged=True),
         CheckpointEntry("cotracker2-synth-pose", "cotracker2-synth-pose.safetensors",
                         "4e501767aec9fc4a9799bf1d02aa0eb1d937cabaf26a78b7a781525bd462de54",
