@@ -43,6 +43,13 @@ def test_bank_reads_videos_and_photos_skips_masks_and_exclusions(photo_dir):
     assert every.sources.count("heldout.mp4") == 2
 
 
+def test_bank_takes_every_decoded_frame_when_asked_for_more(photo_dir):
+    # The picks are spread over the frames actually decoded (headers can miscount): 20 frames, each exactly once.
+    bank = load_photo_bank(photo_dir, exclude=["heldout", "photo"], per_video=50)
+    assert bank.sources == ("clip.mp4",) * 20
+    assert all(not np.array_equal(a, b) for a, b in zip(bank.frames, bank.frames[1:]))  # the clip scrolls
+
+
 def test_bank_errors_say_what_is_wrong(tmp_path, photo_dir):
     with pytest.raises(FileNotFoundError, match="photo_prob"):
         load_photo_bank(tmp_path / "missing")

@@ -18,10 +18,10 @@ import numpy as np
 
 from cotracker.data.base import require_cv2
 from cotracker.data.textures import _fine_detail
+from cotracker.io.video import VIDEO_SUFFIXES, iter_frames, probe_video
 
-__all__ = ["VIDEO_SUFFIXES", "IMAGE_SUFFIXES", "PhotoBank", "load_photo_bank", "photo_texture"]
+__all__ = ["IMAGE_SUFFIXES", "PhotoBank", "load_photo_bank", "photo_texture"]
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 #: PNG is left out on purpose: next to videos it is usually a mask or an annotation, not a photo
 IMAGE_SUFFIXES = (".jpg", ".jpeg")
 
@@ -43,25 +43,21 @@ def _resize_short_side(frame: np.ndarray, short_side: int) -> np.ndarray:
     return cv2.resize(frame, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
 
 
+def _even_picks(count: int, per_video: int) -> np.ndarray:
+    """Indices of up to ``per_video`` of ``count`` items, evenly spread from the first to the last."""
+    return np.unique(np.linspace(0, count - 1, min(per_video, count)).round().astype(int))
+
+
 def _video_frames(path: Path, per_video: int, short_side: int) -> list[np.ndarray]:
-    """Up to ``per_video`` frames spread evenly over the video, RGB uint8, short side at most ``short_side``."""
-    cv2 = require_cv2()
-    cap = cv2.VideoCapture(str(path))
-    try:
-        if not cap.isOpened():
-            raise ValueError(f"cannot open the video {path} (is it a video file OpenCV can read?)")
-        frames = []
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            frames.append(bgr)
-    finally:
-        cap.release()
-    if not frames:
-        raise ValueError(f"the video {path} has no readable frames")
-    picks = np.unique(np.linspace(0, len(frames) - 1, min(per_video, len(frames))).round().astype(int))
-    return [_resize_short_side(cv2.cvtColor(frames[i], cv2.COLOR_BGR2RGB), short_side) for i in picks]
+    """Up to ``per_video`` frames spread evenly over the video, RGB uint8, short side at most ``short_side``.
+
+    Decoded as a stream by :mod:`cotracker.io.video` (its errors name the file), twice: once to count the frames
+    (container headers can be off by a few, which would shift every pick) and once keeping only the picked ones,
+    so that a long video is never held in memory."""
+    info = probe_video(path)
+    count = sum(1 for _ in iter_frames(path, info=info))
+    wanted = set(_even_picks(count, per_video).tolist())
+    return [_resize_short_side(f.image, short_side) for f in iter_frames(path, info=info) if f.index in wanted]
 
 
 _CACHE: dict = {}
@@ -73,7 +69,8 @@ def load_photo_bank(
     """Read the textures of ``folder`` (cached per process: every DataLoader worker reads them once).
 
     Args:
-        folder: a directory of videos (:data:`VIDEO_SUFFIXES`) and photos (:data:`IMAGE_SUFFIXES`).
+        folder: a directory of videos (:data:`cotracker.io.video.VIDEO_SUFFIXES`) and photos
+            (:data:`IMAGE_SUFFIXES`).
         exclude: file stems to leave out (e.g. the clips a benchmark scores: ``["bear"]``).
         per_video: frames taken from each video, evenly spread.
         short_side: frames larger than this are downscaled to it (memory: 12 frames of 480x854 are 15 MB).
