@@ -8,7 +8,10 @@ that are NOT the held-out benchmark set.
 
 Each candidate is ``ITERS:RESOLUTION`` (``none`` = no second pass), optionally followed by ``:flip`` (the flip
 ensemble: three trackers, the video as it is and mirrored, median of their tracks) and/or ``:fb`` (feedback: the
-final positions are handed back to every pass's next window). The clips come from the held-out generator
+final positions are handed back to every pass's next window), then optionally ``:lgK`` or ``:lgKxE`` (a K x K local
+grid of extra points around every query, side E of the model-resolution width, default 0.1: context for the
+clips' 64 queries, K * K points more per query).
+The clips come from the held-out generator
 with another base seed (default 3000000; the benchmark uses 1000000..), scored with the TAP-Vid metrics exactly
 as ``cotracker evaluate --dataset synthetic`` scores them. The script prints one row per candidate (with its
 seconds) and the one with the best delta_avg; pass it to ``scripts/export_weights.py --iters N
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,21 +35,48 @@ COLUMNS = ("average_pts_within_thresh", "average_jaccard", "pts_within_1", "pts_
            "pts_within_8", "pts_within_16")
 
 
-def parse_candidate(text: str) -> tuple[int, object, bool, bool]:
-    """``"4:384x512"`` -> ``(4, (384, 512), False, False)``; ``"6:none:flip"`` -> ``(6, False, True, False)``;
-    ``"4:384x512:flip:fb"`` -> ``(4, (384, 512), True, True)`` (``fb``: feedback)."""
+class Candidate(NamedTuple):
+    """One inference setting: predictor arguments."""
+
+    iters: int
+    refine: object  # (H, W) of the second pass, or False
+    flip: bool = False
+    feedback: bool = False
+    local_grid: int = 0  # points per side of each query's local grid (0 = none)
+    local_extent: float = 0.1  # its side, a fraction of the model-resolution width
+
+    @property
+    def label(self) -> str:
+        return "none" if self.refine is False else f"{self.refine[0]}x{self.refine[1]}"
+
+    @property
+    def local_label(self) -> str:
+        return "-" if not self.local_grid else f"{self.local_grid}x{self.local_grid} @ {self.local_extent:g}"
+
+
+def parse_candidate(text: str) -> Candidate:
+    """``"4:384x512"`` -> ``Candidate(4, (384, 512))``; ``"6:none:flip"`` -> ``Candidate(6, False, flip=True)``;
+    ``"4:384x512:flip:fb"`` -> flip ensemble and feedback; a final ``:lg5`` (or ``:lg5x0.2``) adds a 5x5 local grid
+    around every query (side 0.1, or 0.2, of the model-resolution width)."""
     try:
         iters, res, *rest = text.split(":")
+        local, extent = 0, 0.1
+        if rest and rest[-1].startswith("lg"):
+            size, _, ext = rest.pop()[2:].partition("x")
+            local = int(size)
+            extent = float(ext) if ext else extent
+            if local < 2 or not 0 < extent <= 1:
+                raise ValueError
         if rest not in ([], ["flip"], ["fb"], ["flip", "fb"]):
             raise ValueError
         refine = False if res == "none" else tuple(int(v) for v in res.split("x"))
         if refine is not False and len(refine) != 2:
             raise ValueError
-        return int(iters), refine, "flip" in rest, "fb" in rest
+        return Candidate(int(iters), refine, "flip" in rest, "fb" in rest, local, extent)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"a candidate is ITERS:HxW or ITERS:none, optionally followed by :flip and/or :fb (e.g. 4:384x512:flip:fb), "
-            f"got {text!r}"
+            f"a candidate is ITERS:HxW or ITERS:none, optionally followed by :flip and/or :fb, then optionally by "
+            f":lgK or :lgKxE (a KxK local grid of side E around each query), e.g. 4:384x512:flip:fb:lg5, got {text!r}"
         )
 
 
@@ -61,7 +92,8 @@ def main(argv=None) -> int:
                       help="articulated clips with fences and a following camera (SyntheticEvalConfig.fences)")
     add_photo_options(ap.add_argument_group("real textures (cotracker.data.photo_textures)"), prefix="synthetic-")
     ap.add_argument("--candidates", nargs="+", type=parse_candidate, default=None,
-                    help=f"ITERS:HxW or ITERS:none, optionally :flip (default: {' '.join(DEFAULT_CANDIDATES)})")
+                    help="ITERS:HxW or ITERS:none, optionally :flip, :fb, :lgK[xE] "
+                         f"(default: {' '.join(DEFAULT_CANDIDATES)})")
     args = ap.parse_args(argv)
     if 1_000_000 <= args.seed < 1_010_000:
         raise SystemExit("--seed overlaps the benchmark's held-out seeds (1000000...); choose another")
@@ -70,24 +102,27 @@ def main(argv=None) -> int:
                                             num_sequences=args.clips, seed=args.seed, **photo_options(args, prefix="synthetic-"))
     config = EvalConfig(dataset="synthetic", synthetic=synthetic, progress=False)
     samples = list(iter_dataset(config)[1])
-    print(f"{len(samples)} clips, seeds {args.seed}..{args.seed + len(samples) - 1}")
-    print("| iters | second pass | flip ensemble | feedback | " + " | ".join(COLUMNS) + " | seconds |")
-    print("|---:|---|---|---|" + "---:|" * (len(COLUMNS) + 1))
+    print(f"{len(samples)} clips, seeds {args.seed}..{args.seed + len(samples) - 1}, "
+          f"{synthetic.traj_per_sample} queries each")
+    print("| iters | second pass | flip ensemble | feedback | local grid | " + " | ".join(COLUMNS) + " | seconds |")
+    print("|---:|---|---|---|---|" + "---:|" * (len(COLUMNS) + 1))
     best = None
-    for iters, refine, flip, feedback in candidates:
-        predictor = CoTrackerPredictor(checkpoint=args.checkpoint, iters=iters, refine_resolution=refine,
-                                       flip_ensemble=flip, feedback=feedback)
+    for c in candidates:
+        predictor = CoTrackerPredictor(checkpoint=args.checkpoint, iters=c.iters, refine_resolution=c.refine,
+                                       flip_ensemble=c.flip, feedback=c.feedback, local_grid_size=c.local_grid,
+                                       local_grid_extent=c.local_extent)
         start = time.perf_counter()
         results = [evaluate_sample(predictor, s, config).metrics for s in samples]
         seconds = time.perf_counter() - start
         means = {k: float(np.nanmean([r[k] for r in results])) for k in COLUMNS}
-        label = "none" if refine is False else f"{refine[0]}x{refine[1]}"
-        print(f"| {iters} | {label} | {'yes' if flip else 'no'} | {'yes' if feedback else 'no'} | "
-              + " | ".join(f"{100 * means[k]:.1f}" for k in COLUMNS) + f" | {seconds:.0f} |")
+        print(f"| {c.iters} | {c.label} | {'yes' if c.flip else 'no'} | {'yes' if c.feedback else 'no'} | "
+              f"{c.local_label} | " + " | ".join(f"{100 * means[k]:.1f}" for k in COLUMNS) + f" | {seconds:.0f} |")
         if best is None or means[COLUMNS[0]] > best[0]:
-            best = (means[COLUMNS[0]], iters, label, flip, feedback)
-    print(f"best: --iters {best[1]}" + ("" if best[2] == "none" else f" --refine-resolution {best[2].replace('x', ' ')}")
-          + (" --flip-ensemble" if best[3] else "") + (" --feedback" if best[4] else "")
+            best = (means[COLUMNS[0]], c)
+    c = best[1]
+    print(f"best: --iters {c.iters}" + ("" if c.refine is False else f" --refine-resolution {c.refine[0]} {c.refine[1]}")
+          + (" --flip-ensemble" if c.flip else "") + (" --feedback" if c.feedback else "")
+          + (f" --local-grid {c.local_grid} --local-grid-extent {c.local_extent:g}" if c.local_grid else "")
           + f" (delta_avg {100 * best[0]:.1f})")
     return 0
 

@@ -198,10 +198,10 @@ def test_export_and_tuning_scripts(tmp_path, monkeypatch, load_script):
     assert build_cotracker(tmp_path / "cotracker2-synth.safetensors").config.flip_ensemble is False
 
     tune = load_script("tune_inference")
-    assert tune.parse_candidate("4:384x512:flip") == (4, (384, 512), True, False)
-    assert tune.parse_candidate("6:none") == (6, False, False, False)
-    assert tune.parse_candidate("4:384x512:flip:fb") == (4, (384, 512), True, True)
-    assert tune.parse_candidate("4:384x512:fb") == (4, (384, 512), False, True)
+    assert tune.parse_candidate("4:384x512:flip")[:4] == (4, (384, 512), True, False)
+    assert tune.parse_candidate("6:none") == (6, False, False, False, 0, 0.1)
+    assert tune.parse_candidate("4:384x512:flip:fb")[:4] == (4, (384, 512), True, True)
+    assert tune.parse_candidate("4:384x512:fb")[:4] == (4, (384, 512), False, True)
     for bad in ["4:384x512:flop", "4", "4:384:flip", "x:none", "4:none:fb:flip"]:
         with pytest.raises(Exception, match="optionally followed by :flip"):
             tune.parse_candidate(bad)

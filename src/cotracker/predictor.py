@@ -355,6 +355,29 @@ def _support_grid(size: int, model_hw: Sequence[int], batch: int, device: torch.
     return torch.cat([xy.new_zeros(batch, xy.shape[1], 1), xy], dim=-1)  # (B, G, 3)
 
 
+def _local_grids(queries: torch.Tensor, size: int, extent: float, model_hw: Sequence[int]) -> torch.Tensor:
+    """A ``size x size`` grid of extra points around every query, at its query frame (the official evaluation's
+    "local grid").
+
+    Args:
+        queries: (B, N, 3) ``(t, x, y)`` model pixels.
+        size: points per side, >= 2.
+        extent: side of the square the grid spans, model pixels; points are clamped into the frame.
+        model_hw: ``(H, W)`` of the model resolution.
+
+    Returns:
+        (B, N * size**2, 3) ``(t, x, y)``: query n's grid is rows ``n * size**2 .. (n + 1) * size**2 - 1``.
+    """
+    H, W = int(model_hw[0]), int(model_hw[1])
+    offsets = torch.linspace(-extent / 2, extent / 2, size, device=queries.device, dtype=queries.dtype)
+    dy, dx = torch.meshgrid(offsets, offsets, indexing="ij")
+    delta = torch.stack([dx, dy], dim=-1).reshape(1, 1, -1, 2)  # (1, 1, G, 2) (dx, dy), row-major
+    xy = queries[:, :, None, 1:] + delta  # (B, N, G, 2)
+    xy = torch.stack([xy[..., 0].clamp(0, W - 1), xy[..., 1].clamp(0, H - 1)], dim=-1)
+    t = queries[:, :, None, :1].expand(-1, -1, delta.shape[2], -1)  # (B, N, G, 1)
+    return torch.cat([t, xy], dim=-1).reshape(queries.shape[0], -1, 3)
+
+
 def _grid_queries(
     grid_size: int,
     query_frame: int,
@@ -450,6 +473,8 @@ class _PredictorBase(nn.Module):
         refine_resolution: Union[None, bool, Sequence[int]] = None,
         flip_ensemble: Optional[bool] = None,
         feedback: Optional[bool] = None,
+        local_grid_size: int = 0,
+        local_grid_extent: float = 0.1,
     ) -> None:
         super().__init__()
         if model is not None and checkpoint is not None:
@@ -482,6 +507,17 @@ class _PredictorBase(nn.Module):
             raise ValueError(f"vis_threshold must be a probability in [0, 1], got {vis_threshold}")
         self.vis_threshold = float(vis_threshold)
         self.support_grid_size = _check_int(support_grid_size, "support_grid_size", 1)
+        #: points per side of the local grid added around every explicit query (0 = none)
+        self.local_grid_size = _check_int(local_grid_size, "local_grid_size", 0)
+        if self.local_grid_size == 1:
+            raise ValueError("local_grid_size must be 0 (no local grid) or at least 2 (e.g. 5: 25 points per query)")
+        extent = float(local_grid_extent) if isinstance(local_grid_extent, (int, float)) else float("nan")
+        if isinstance(local_grid_extent, bool) or not 0.0 < extent <= 1.0:
+            raise ValueError(
+                f"local_grid_extent is the side of each query's local grid as a fraction of the model-resolution "
+                f"width, in (0, 1] (e.g. 0.1), got {local_grid_extent!r}"
+            )
+        self.local_grid_extent = extent
 
     @property
     def device(self) -> torch.device:
@@ -615,13 +651,22 @@ class _PredictorBase(nn.Module):
         return None
 
     def _with_support(
-        self, queries: torch.Tensor, keypoint_ids: Optional[torch.Tensor], add_support_grid: bool
+        self, queries: torch.Tensor, keypoint_ids: Optional[torch.Tensor], add_support_grid: bool,
+        local: bool = False,
     ) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """Append the support grid (t = 0, keypoint id -1) after the user points."""
-        if not add_support_grid:
+        """Append context points after the user points (keypoint id -1; their tracks are dropped): each query's
+        local grid when ``local`` and ``local_grid_size > 0``, then the support grid at t = 0 when
+        ``add_support_grid``."""
+        extra = []
+        if local and self.local_grid_size > 0:
+            extent = self.local_grid_extent * self.interp_shape[1]
+            extra.append(_local_grids(queries, self.local_grid_size, extent, self.interp_shape))
+        if add_support_grid:
+            extra.append(_support_grid(self.support_grid_size, self.interp_shape, queries.shape[0], queries.device))
+        if not extra:
             return queries, keypoint_ids
         B = queries.shape[0]
-        support = _support_grid(self.support_grid_size, self.interp_shape, B, queries.device)
+        support = torch.cat(extra, dim=1).to(queries.dtype)
         queries = torch.cat([queries, support], dim=1)  # (B, N + G, 3)
         if keypoint_ids is not None:
             pad = keypoint_ids.new_full((B, support.shape[1]), -1)
@@ -688,6 +733,12 @@ class CoTrackerPredictor(_PredictorBase):
             pass's streaming state, so that every pass starts its next window from them rather than from its own
             tracks (no extra cost; with neither a second pass nor the ensemble it changes nothing). Default (None):
             the weights' ``model.config.feedback``; False: each pass hands off its own tracks (the official way).
+        local_grid_size: track a ``local_grid_size x local_grid_size`` grid of extra points around every explicit
+            query, at its query frame, beside the queries (their tracks are dropped): context for the model where
+            there are few queries, as in the official evaluation's local grid (8). Costs ``local_grid_size**2``
+            points per query. Default 0: none. Grids and dense tracking never get one.
+        local_grid_extent: side of each local grid as a fraction of the model-resolution width (0.1: about 50
+            pixels of a 512-wide model input, the official extent).
     """
 
     def __init__(
@@ -704,10 +755,12 @@ class CoTrackerPredictor(_PredictorBase):
         refine_resolution: Union[None, bool, Sequence[int]] = None,
         flip_ensemble: Optional[bool] = None,
         feedback: Optional[bool] = None,
+        local_grid_size: int = 0,
+        local_grid_extent: float = 0.1,
     ) -> None:
         super().__init__(checkpoint, model, device, iters, vis_threshold, support_grid_size,
                          default_vis_threshold=0.9, refine_resolution=refine_resolution, flip_ensemble=flip_ensemble,
-                         feedback=feedback)
+                         feedback=feedback, local_grid_size=local_grid_size, local_grid_extent=local_grid_extent)
         self.dense_grid_size = _check_int(dense_grid_size, "dense_grid_size", 1)
         if resize_dtype not in (torch.float32, torch.float16, torch.bfloat16, torch.uint8):
             raise ValueError(f"resize_dtype must be float32, float16, bfloat16 or uint8, got {resize_dtype}")
@@ -797,7 +850,7 @@ class CoTrackerPredictor(_PredictorBase):
         kp = self._resolve_keypoint_ids(keypoint_ids, B, queries_model.shape[1], queries is not None)
         video_m, owned = self._to_model_resolution(video)
         return self._track(video_m, owned, queries_model, queries_input, hw, bool(add_support_grid),
-                           backward_tracking, kp)
+                           backward_tracking, kp, local=queries is not None)
 
     # -- steps -------------------------------------------------------------------------------------------
 
@@ -835,10 +888,12 @@ class CoTrackerPredictor(_PredictorBase):
         add_support_grid: bool,
         backward_tracking: bool,
         kp: Optional[torch.Tensor],
+        local: bool = False,
     ) -> TrackResult:
-        """One sparse run: support grid, model, optional backward pass, then :meth:`_finalize`."""
+        """One sparse run: context points (local grids when ``local``, support grid), model, optional backward
+        pass, then :meth:`_finalize`."""
         N = queries_model.shape[1]
-        queries, kp = self._with_support(queries_model, kp, add_support_grid)
+        queries, kp = self._with_support(queries_model, kp, add_support_grid, local)
         coords, vis = self._run(video_m, queries, kp)  # (B, T, N', 2), (B, T, N')
         if backward_tracking:
             T = video_m.shape[1]
@@ -973,8 +1028,8 @@ class CoTrackerOnlinePredictor(_PredictorBase):
     position and marked visible, as the offline predictor does.
 
     Args:
-        checkpoint, model, device, iters, support_grid_size, refine_resolution, flip_ensemble, feedback: as
-            :class:`CoTrackerPredictor`.
+        checkpoint, model, device, iters, support_grid_size, refine_resolution, flip_ensemble, feedback,
+            local_grid_size, local_grid_extent: as :class:`CoTrackerPredictor`.
         vis_threshold: a point is visible where the probability exceeds this; default: the weights' calibrated
             threshold (``model.config.vis_threshold``), else 0.6 (official online).
     """
@@ -991,10 +1046,12 @@ class CoTrackerOnlinePredictor(_PredictorBase):
         refine_resolution: Union[None, bool, Sequence[int]] = None,
         flip_ensemble: Optional[bool] = None,
         feedback: Optional[bool] = None,
+        local_grid_size: int = 0,
+        local_grid_extent: float = 0.1,
     ) -> None:
         super().__init__(checkpoint, model, device, iters, vis_threshold, support_grid_size,
                          default_vis_threshold=0.6, refine_resolution=refine_resolution, flip_ensemble=flip_ensemble,
-                         feedback=feedback)
+                         feedback=feedback, local_grid_size=local_grid_size, local_grid_extent=local_grid_extent)
         self._default_state: Optional[OnlineState] = None
 
     @property
@@ -1071,7 +1128,7 @@ class CoTrackerOnlinePredictor(_PredictorBase):
             queries_input = rescale_queries(queries_model, model_hw, hw)
         N = queries_model.shape[1]
         kp = self._resolve_keypoint_ids(keypoint_ids, B, N, queries is not None)
-        queries_all, kp = self._with_support(queries_model, kp, bool(add_support_grid))
+        queries_all, kp = self._with_support(queries_model, kp, bool(add_support_grid), local=queries is not None)
         return OnlineState(queries=queries_all, queries_input=queries_input, num_points=N, video_hw=hw,
                            keypoint_ids=kp)
 

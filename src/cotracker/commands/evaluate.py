@@ -55,9 +55,15 @@ def add_inference_args(group) -> None:
                           help="hand each window's final positions back to every pass (default: the weights' setting)")
     feedback.add_argument("--no-feedback", action="store_false", dest="feedback",
                           help="do not hand the final positions back to the passes")
+    group.add_argument("--local-grid", type=int, default=None, metavar="K",
+                       help="track a KxK grid of extra points around every query beside it (context where a video has "
+                            "few queries, as in the official evaluation's local grid; K*K more points per query)")
+    group.add_argument("--local-grid-extent", type=float, default=None, metavar="F",
+                       help="side of each local grid, a fraction of the model-resolution width (default 0.1)")
 
 
-_INFERENCE_OPTIONS = "--iters, --vis-threshold, --no-refine, --refine-resolution, --(no-)ensemble and --(no-)feedback"
+_INFERENCE_OPTIONS = ("--iters, --vis-threshold, --no-refine, --refine-resolution, --(no-)ensemble, --(no-)feedback, "
+                      "--local-grid and --local-grid-extent")
 
 
 def inference_kwargs(args: argparse.Namespace) -> dict:
@@ -76,6 +82,16 @@ def inference_kwargs(args: argparse.Namespace) -> dict:
         kw["iters"] = args.iters
     if args.vis_threshold is not None:
         kw["vis_threshold"] = args.vis_threshold
+    if args.local_grid is not None:
+        if args.local_grid == 1 or args.local_grid < 0:
+            raise ValueError(f"--local-grid must be 0 (none) or at least 2 (e.g. 5), got {args.local_grid}")
+        kw["local_grid_size"] = args.local_grid
+    if args.local_grid_extent is not None:
+        if args.local_grid is None:
+            raise ValueError("--local-grid-extent sets the side of the local grids: pass --local-grid K with it")
+        if not 0.0 < args.local_grid_extent <= 1.0:
+            raise ValueError(f"--local-grid-extent must be a fraction in (0, 1], got {args.local_grid_extent}")
+        kw["local_grid_extent"] = args.local_grid_extent
     return kw
 
 
