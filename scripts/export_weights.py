@@ -6,7 +6,7 @@
 
 The source may be a ``model_final.safetensors`` or a training checkpoint (``.ckpt``). The model is rebuilt from
 the file's own config (plus ``--vis-threshold``, ``--iters``, ``--refine-resolution``, ``--flip-ensemble``,
-``--feedback``), loaded
+``--feedback``, ``--local-grid``, ``--local-grid-extent``), loaded
 strictly, and saved as float32 safetensors with the config in its metadata.
 The script prints the file's sha256: pin it in ``cotracker.hub.REGISTRY`` (loading checks it).
 """
@@ -37,6 +37,11 @@ def main(argv=None) -> int:
                     help="the predictors track with the flip ensemble by default (scripts/tune_inference.py)")
     ap.add_argument("--feedback", action="store_true",
                     help="the predictors hand each window's final positions back to every pass (scripts/tune_inference.py)")
+    ap.add_argument("--local-grid", type=int, default=None, metavar="K",
+                    help="the predictors track a KxK local grid around every explicit query by default "
+                         "(scripts/tune_inference.py candidates :lgK)")
+    ap.add_argument("--local-grid-extent", type=float, default=None, metavar="F",
+                    help="side of those grids, a fraction of the model-resolution width (default 0.1)")
     args = ap.parse_args(argv)
     model = build_cotracker(args.source, device="cpu")
     changes = {}
@@ -50,6 +55,10 @@ def main(argv=None) -> int:
         changes["flip_ensemble"] = True
     if args.feedback:
         changes["feedback"] = True
+    if args.local_grid is not None:
+        changes["local_grid_size"] = args.local_grid
+    if args.local_grid_extent is not None:
+        changes["local_grid_extent"] = args.local_grid_extent
     try:
         model.config = model.config.replace(**changes)
     except ValueError as e:

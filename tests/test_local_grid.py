@@ -6,11 +6,11 @@ import argparse
 
 import pytest
 import torch
+from test_predictor import MODEL_HW, QUERIES, FakeTracker, expected_tracks, marker_video
 
 from cotracker.commands.evaluate import add_inference_args, inference_kwargs
 from cotracker.geometry import rescale_queries
 from cotracker.predictor import CoTrackerOnlinePredictor, CoTrackerPredictor, _local_grids
-from test_predictor import MODEL_HW, QUERIES, FakeTracker, expected_tracks, marker_video
 
 
 @pytest.fixture
@@ -146,3 +146,47 @@ def test_tune_inference_candidates_with_local_grids(load_script):
     for bad in ["4:none:lg1", "4:none:lg", "4:none:lg3x0", "4:none:lg3x2", "4:none:lg3:flip"]:
         with pytest.raises(argparse.ArgumentTypeError, match="lgK"):
             tune.parse_candidate(bad)
+
+
+def test_weights_config_carries_the_default(fake):
+    fake.config = fake.config.replace(local_grid_size=2, local_grid_extent=0.2)
+    pred = CoTrackerPredictor(model=fake)
+    assert (pred.local_grid_size, pred.local_grid_extent) == (2, 0.2)
+    pred(marker_video(5), queries=QUERIES, add_support_grid=False)
+    assert fake.calls[-1]["queries"].shape == (1, 4 + 16, 3)
+    off = CoTrackerPredictor(model=fake, local_grid_size=0)  # the caller wins over the weights
+    off(marker_video(5), queries=QUERIES, add_support_grid=False)
+    assert fake.calls[-1]["queries"].shape == (1, 4, 3)
+    assert CoTrackerOnlinePredictor(model=fake).init(QUERIES, video_hw=(30, 40)).queries.shape == (1, 4 + 16, 3)
+
+
+@pytest.mark.parametrize("changes", [dict(local_grid_size=1), dict(local_grid_size=-1), dict(local_grid_size=True),
+                                     dict(local_grid_extent=0.0), dict(local_grid_extent=3.0),
+                                     dict(local_grid_extent=False)])
+def test_bad_config_values(changes):
+    from cotracker.models.config import TrackerConfig
+
+    with pytest.raises(ValueError, match="local_grid"):
+        TrackerConfig(**changes)
+
+
+def test_export_stores_the_local_grid_and_loading_restores_it(tmp_path, monkeypatch, load_script):
+    from test_flip_ensemble import tiny_model
+
+    from cotracker.hub import build_cotracker, save_checkpoint
+
+    export = load_script("export_weights")
+    monkeypatch.setattr(export, "WEIGHTS_DIR", tmp_path)
+    save_checkpoint(tiny_model(), tmp_path / "src.safetensors")
+    assert export.main([str(tmp_path / "src.safetensors"), "cotracker2-synth", "--local-grid", "3",
+                        "--local-grid-extent", "0.15"]) == 0
+    config = build_cotracker(tmp_path / "cotracker2-synth.safetensors").config
+    assert (config.local_grid_size, config.local_grid_extent) == (3, 0.15)
+    with pytest.raises(SystemExit, match="local_grid_size"):
+        export.main([str(tmp_path / "src.safetensors"), "cotracker2-synth", "--local-grid", "1"])
+    assert build_cotracker(tmp_path / "src.safetensors").config.local_grid_size == 0
+    # configs written before the setting existed (our shipped files of sessions 1-7) load with none
+    from cotracker.models.config import TrackerConfig
+
+    old = {k: v for k, v in config.to_dict().items() if not k.startswith("local_grid")}
+    assert TrackerConfig.from_dict(old).local_grid_size == 0

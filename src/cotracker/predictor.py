@@ -473,8 +473,8 @@ class _PredictorBase(nn.Module):
         refine_resolution: Union[None, bool, Sequence[int]] = None,
         flip_ensemble: Optional[bool] = None,
         feedback: Optional[bool] = None,
-        local_grid_size: int = 0,
-        local_grid_extent: float = 0.1,
+        local_grid_size: Optional[int] = None,
+        local_grid_extent: Optional[float] = None,
     ) -> None:
         super().__init__()
         if model is not None and checkpoint is not None:
@@ -508,6 +508,10 @@ class _PredictorBase(nn.Module):
         self.vis_threshold = float(vis_threshold)
         self.support_grid_size = _check_int(support_grid_size, "support_grid_size", 1)
         #: points per side of the local grid added around every explicit query (0 = none)
+        if local_grid_size is None:  # the weights' setting, else none (official)
+            local_grid_size = getattr(config, "local_grid_size", 0) or 0
+        if local_grid_extent is None:
+            local_grid_extent = getattr(config, "local_grid_extent", None) or 0.1
         self.local_grid_size = _check_int(local_grid_size, "local_grid_size", 0)
         if self.local_grid_size == 1:
             raise ValueError("local_grid_size must be 0 (no local grid) or at least 2 (e.g. 5: 25 points per query)")
@@ -736,9 +740,10 @@ class CoTrackerPredictor(_PredictorBase):
         local_grid_size: track a ``local_grid_size x local_grid_size`` grid of extra points around every explicit
             query, at its query frame, beside the queries (their tracks are dropped): context for the model where
             there are few queries, as in the official evaluation's local grid (8). Costs ``local_grid_size**2``
-            points per query. Default 0: none. Grids and dense tracking never get one.
+            points per query; grids and dense tracking never get one. Default (None): the weights'
+            ``model.config.local_grid_size``; 0: none (the official predictor's behaviour).
         local_grid_extent: side of each local grid as a fraction of the model-resolution width (0.1: about 50
-            pixels of a 512-wide model input, the official extent).
+            pixels of a 512-wide model input, the official extent). Default (None): the weights' setting, else 0.1.
     """
 
     def __init__(
@@ -755,8 +760,8 @@ class CoTrackerPredictor(_PredictorBase):
         refine_resolution: Union[None, bool, Sequence[int]] = None,
         flip_ensemble: Optional[bool] = None,
         feedback: Optional[bool] = None,
-        local_grid_size: int = 0,
-        local_grid_extent: float = 0.1,
+        local_grid_size: Optional[int] = None,
+        local_grid_extent: Optional[float] = None,
     ) -> None:
         super().__init__(checkpoint, model, device, iters, vis_threshold, support_grid_size,
                          default_vis_threshold=0.9, refine_resolution=refine_resolution, flip_ensemble=flip_ensemble,
@@ -1046,8 +1051,8 @@ class CoTrackerOnlinePredictor(_PredictorBase):
         refine_resolution: Union[None, bool, Sequence[int]] = None,
         flip_ensemble: Optional[bool] = None,
         feedback: Optional[bool] = None,
-        local_grid_size: int = 0,
-        local_grid_extent: float = 0.1,
+        local_grid_size: Optional[int] = None,
+        local_grid_extent: Optional[float] = None,
     ) -> None:
         super().__init__(checkpoint, model, device, iters, vis_threshold, support_grid_size,
                          default_vis_threshold=0.6, refine_resolution=refine_resolution, flip_ensemble=flip_ensemble,

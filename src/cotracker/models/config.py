@@ -136,6 +136,9 @@ class TrackerConfig:
         feedback: whether the predictors hand the final positions of each window (the second pass's, the
             ensemble's median) back to every pass's streaming state, so that the next window of every pass starts
             from them instead of from its own tracks; no extra cost. False = each pass hands off its own (official).
+        local_grid_size: points per side of the grid of extra points the predictors track by default around every
+            explicit query for these weights (``CoTrackerPredictor(local_grid_size=...)``); 0 = none (official).
+        local_grid_extent: side of those grids, a fraction of the model-resolution width.
     """
 
     window_len: int = 8
@@ -152,6 +155,8 @@ class TrackerConfig:
     refine_resolution: Optional[tuple[int, int]] = None
     flip_ensemble: bool = False
     feedback: bool = False
+    local_grid_size: int = 0
+    local_grid_extent: float = 0.1
 
     def __post_init__(self) -> None:
         if self.vis_threshold is not None and not 0.0 <= float(self.vis_threshold) <= 1.0:
@@ -163,6 +168,12 @@ class TrackerConfig:
         for name in ("flip_ensemble", "feedback"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"TrackerConfig.{name} must be True or False, got {getattr(self, name)!r}")
+        size, extent = self.local_grid_size, self.local_grid_extent
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0 or size == 1:
+            raise ValueError(f"TrackerConfig.local_grid_size must be 0 (none) or an int >= 2, got {size!r}")
+        if isinstance(extent, bool) or not isinstance(extent, (int, float)) or not 0.0 < extent <= 1.0:
+            raise ValueError(f"TrackerConfig.local_grid_extent must be a fraction in (0, 1], got {extent!r}")
+        object.__setattr__(self, "local_grid_extent", float(extent))
         if self.refine_resolution is not None:
             if not is_valid_resolution(self.refine_resolution, self.stride):
                 raise ValueError(
