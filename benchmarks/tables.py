@@ -24,9 +24,8 @@ TRACKERS = [("static", "static points"), ("lk", "Lucas-Kanade"),
             ("session5b", "session 5: synth_small_cont4 (8900 steps; second pass, flip ensemble, feedback)"),
             ("session7", "session 7: synth_small_cont6 (10100 steps, real textures)"),
             ("cotracker2-synth", "cotracker2-synth (shipped: synth_small_cont7, 11700 steps, real textures, 40% articulated)"),
-            ("cotracker2-synth-noensemble", "session 7's cotracker2-synth (cont6), one tracker (`--no-ensemble`)"),
-            ("cotracker2-synth-norefine", "session 7's cotracker2-synth (cont6), one tracker, first pass only "
-                                          "(`--no-ensemble --no-refine`)"),
+            ("cotracker2-synth-noensemble", "cotracker2-synth, one tracker (`--no-ensemble`)"),
+            ("cotracker2-synth-norefine", "cotracker2-synth, one tracker, first pass only (`--no-ensemble --no-refine`)"),
             ("cotracker2-synth-pose", "cotracker2-synth-pose (shipped)")]
 POSE_RUNS = [
     ("pose_base", "scenes only (runs/synth_small, the general model they start from)", "absent"),
