@@ -28,6 +28,7 @@ import numpy as np
 
 from cotracker.commands._args import add_photo_options, photo_options
 from cotracker.evaluation.evaluator import EvalConfig, SyntheticEvalConfig, evaluate_sample, iter_dataset
+from cotracker.models.config import check_local_grid
 from cotracker.predictor import CoTrackerPredictor
 
 DEFAULT_CANDIDATES = ("4:none", "6:none", "4:384x512", "6:384x512", "4:384x512:flip")
@@ -63,9 +64,8 @@ def parse_candidate(text: str) -> Candidate:
         local, extent = 0, 0.1
         if rest and rest[-1].startswith("lg"):
             size, _, ext = rest.pop()[2:].partition("x")
-            local = int(size)
-            extent = float(ext) if ext else extent
-            if local < 2 or not 0 < extent <= 1:
+            local, extent = check_local_grid(int(size), float(ext) if ext else extent)
+            if local == 0:
                 raise ValueError
         if rest not in ([], ["flip"], ["fb"], ["flip", "fb"]):
             raise ValueError

@@ -41,7 +41,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from cotracker.geometry import flip_points, grid_points, rescale_points, rescale_queries
-from cotracker.models.config import is_valid_resolution
+from cotracker.models.config import check_local_grid, is_valid_resolution
 from cotracker.models.windows import window_starts
 from cotracker.types import TrackResult
 
@@ -512,16 +512,7 @@ class _PredictorBase(nn.Module):
             local_grid_size = getattr(config, "local_grid_size", 0) or 0
         if local_grid_extent is None:
             local_grid_extent = getattr(config, "local_grid_extent", None) or 0.1
-        self.local_grid_size = _check_int(local_grid_size, "local_grid_size", 0)
-        if self.local_grid_size == 1:
-            raise ValueError("local_grid_size must be 0 (no local grid) or at least 2 (e.g. 5: 25 points per query)")
-        extent = float(local_grid_extent) if isinstance(local_grid_extent, (int, float)) else float("nan")
-        if isinstance(local_grid_extent, bool) or not 0.0 < extent <= 1.0:
-            raise ValueError(
-                f"local_grid_extent is the side of each query's local grid as a fraction of the model-resolution "
-                f"width, in (0, 1] (e.g. 0.1), got {local_grid_extent!r}"
-            )
-        self.local_grid_extent = extent
+        self.local_grid_size, self.local_grid_extent = check_local_grid(local_grid_size, local_grid_extent)
 
     @property
     def device(self) -> torch.device:

@@ -82,16 +82,15 @@ def inference_kwargs(args: argparse.Namespace) -> dict:
         kw["iters"] = args.iters
     if args.vis_threshold is not None:
         kw["vis_threshold"] = args.vis_threshold
+    if args.local_grid_extent is not None and args.local_grid is None:
+        raise ValueError("--local-grid-extent sets the side of the local grids: pass --local-grid K with it")
     if args.local_grid is not None:
-        if args.local_grid == 1 or args.local_grid < 0:
-            raise ValueError(f"--local-grid must be 0 (none) or at least 2 (e.g. 5), got {args.local_grid}")
-        kw["local_grid_size"] = args.local_grid
-    if args.local_grid_extent is not None:
-        if args.local_grid is None:
-            raise ValueError("--local-grid-extent sets the side of the local grids: pass --local-grid K with it")
-        if not 0.0 < args.local_grid_extent <= 1.0:
-            raise ValueError(f"--local-grid-extent must be a fraction in (0, 1], got {args.local_grid_extent}")
-        kw["local_grid_extent"] = args.local_grid_extent
+        from cotracker.models.config import check_local_grid  # noqa: PLC0415
+
+        extent = 0.1 if args.local_grid_extent is None else args.local_grid_extent
+        kw["local_grid_size"], checked = check_local_grid(args.local_grid, extent, ("--local-grid", "--local-grid-extent"))
+        if args.local_grid_extent is not None:
+            kw["local_grid_extent"] = checked
     return kw
 
 

@@ -168,12 +168,10 @@ class TrackerConfig:
         for name in ("flip_ensemble", "feedback"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"TrackerConfig.{name} must be True or False, got {getattr(self, name)!r}")
-        size, extent = self.local_grid_size, self.local_grid_extent
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0 or size == 1:
-            raise ValueError(f"TrackerConfig.local_grid_size must be 0 (none) or an int >= 2, got {size!r}")
-        if isinstance(extent, bool) or not isinstance(extent, (int, float)) or not 0.0 < extent <= 1.0:
-            raise ValueError(f"TrackerConfig.local_grid_extent must be a fraction in (0, 1], got {extent!r}")
-        object.__setattr__(self, "local_grid_extent", float(extent))
+        size, extent = check_local_grid(self.local_grid_size, self.local_grid_extent,
+                                        ("TrackerConfig.local_grid_size", "TrackerConfig.local_grid_extent"))
+        object.__setattr__(self, "local_grid_size", size)
+        object.__setattr__(self, "local_grid_extent", extent)
         if self.refine_resolution is not None:
             if not is_valid_resolution(self.refine_resolution, self.stride):
                 raise ValueError(
@@ -267,6 +265,19 @@ class TrackerConfig:
     def replace(self, **changes: Any) -> "TrackerConfig":
         """A copy with some fields changed (``dataclasses.replace``)."""
         return dataclasses.replace(self, **changes)
+
+
+def check_local_grid(size: Any, extent: Any, names: tuple[str, str] = ("local_grid_size", "local_grid_extent")
+                     ) -> tuple[int, float]:
+    """The local-grid settings (points per side, side as a fraction of the model-resolution width), checked: one
+    rule for the weights' config, the predictors and the command line (``names`` are the names the errors use)."""
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 0 or size == 1:
+        raise ValueError(f"{names[0]} must be 0 (no local grid) or at least 2 (e.g. 3: 9 points per query), "
+                         f"got {size!r}")
+    if isinstance(extent, bool) or not isinstance(extent, numbers.Real) or not 0.0 < float(extent) <= 1.0:
+        raise ValueError(f"{names[1]} is the side of each query's local grid as a fraction of the model-resolution "
+                         f"width, in (0, 1] (e.g. 0.1), got {extent!r}")
+    return int(size), float(extent)
 
 
 def is_valid_resolution(value: Any, stride: int) -> bool:
