@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from cotracker.evaluation.evaluator import EvalConfig, SyntheticEvalConfig, iter_dataset
+from cotracker.models.config import check_local_grid
 from cotracker.predictor import CoTrackerPredictor
 
 
@@ -48,14 +49,24 @@ def main(argv=None) -> int:
     ap.add_argument("--feedback", action="store_true",
                     help="calibrate with feedback (the final positions handed back to every pass), which changes the "
                          "first pass and so its visibility; use it when the weights will ship with it")
+    ap.add_argument("--local-grid", type=int, default=0, metavar="K",
+                    help="a K x K local grid of extra points around every query (the predictor's local_grid_size); "
+                         "use it when the weights will ship with one, as it changes the queries' visibility")
+    ap.add_argument("--local-grid-extent", type=float, default=0.1, metavar="E",
+                    help="its side, a fraction of the model-resolution width (default 0.1)")
     args = ap.parse_args(argv)
+    try:
+        check_local_grid(args.local_grid, args.local_grid_extent, ("--local-grid", "--local-grid-extent"))
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     if 1_000_000 <= args.seed < 1_010_000:
         raise SystemExit("--seed overlaps the benchmark's held-out seeds (1000000...); choose another")
     # Visibility comes from the first pass: without feedback the second pass does not change it.
     refine = tuple(args.refine_resolution) if (args.feedback and args.refine_resolution) else False
     predictor = _ProbabilityPredictor(checkpoint=args.checkpoint, vis_threshold=0.5, iters=args.iters,
                                       refine_resolution=refine, flip_ensemble=args.flip_ensemble,
-                                      feedback=args.feedback)
+                                      feedback=args.feedback, local_grid_size=args.local_grid,
+                                      local_grid_extent=args.local_grid_extent)
     config = EvalConfig(dataset="synthetic", synthetic=SyntheticEvalConfig(num_sequences=args.clips, seed=args.seed),
                         progress=False)
     _, samples = iter_dataset(config)

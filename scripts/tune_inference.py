@@ -90,6 +90,8 @@ def main(argv=None) -> int:
                       help="clips with articulated limbs, thin bars and plain surfaces (SyntheticEvalConfig.articulated)")
     kind.add_argument("--fences", action="store_true",
                       help="articulated clips with fences and a following camera (SyntheticEvalConfig.fences)")
+    kind.add_argument("--limbs", action="store_true",
+                      help="24 queries per clip, all on articulated limbs (SyntheticEvalConfig.limbs)")
     add_photo_options(ap.add_argument_group("real textures (cotracker.data.photo_textures)"), prefix="synthetic-")
     ap.add_argument("--candidates", nargs="+", type=parse_candidate, default=None,
                     help="ITERS:HxW or ITERS:none, optionally :flip, :fb, :lgK[xE] "
@@ -98,7 +100,7 @@ def main(argv=None) -> int:
     if 1_000_000 <= args.seed < 1_010_000:
         raise SystemExit("--seed overlaps the benchmark's held-out seeds (1000000...); choose another")
     candidates = args.candidates or [parse_candidate(c) for c in DEFAULT_CANDIDATES]
-    synthetic = SyntheticEvalConfig.variant(articulated=args.articulated, fences=args.fences,
+    synthetic = SyntheticEvalConfig.variant(articulated=args.articulated, fences=args.fences, limbs=args.limbs,
                                             num_sequences=args.clips, seed=args.seed, **photo_options(args, prefix="synthetic-"))
     config = EvalConfig(dataset="synthetic", synthetic=synthetic, progress=False)
     samples = list(iter_dataset(config)[1])

@@ -127,7 +127,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     s.add_argument("--synthetic-frames", type=positive_int, default=24, metavar="T", help="frames per clip (default 24)")
     s.add_argument("--synthetic-size", type=positive_int, nargs=2, default=(256, 256), metavar=("H", "W"),
                    help="frame size (default 256 256)")
-    s.add_argument("--synthetic-points", type=positive_int, default=64, metavar="N", help="tracks scored per clip (default 64)")
+    s.add_argument("--synthetic-points", type=positive_int, default=None, metavar="N",
+                   help="tracks scored per clip (default 64; 24 with --synthetic-limbs)")
     s.add_argument("--synthetic-seed", type=int, default=1_000_000, help="base seed of the held-out set (default 1000000)")
     kind = s.add_mutually_exclusive_group()
     kind.add_argument("--synthetic-articulated", action="store_true",
@@ -136,6 +137,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     kind.add_argument("--synthetic-fences", action="store_true",
                       help="the articulated scenes with fences and a camera that follows an object (fence/follow "
                            "probabilities 0.7/0.7, as in the third part of the synth_small_cont4 mixture)")
+    kind.add_argument("--synthetic-limbs", action="store_true",
+                      help="few queries, all on articulated limbs: the articulated scenes with limbs on every object, "
+                           "24 queries per clip sampled only on the limbs")
     add_photo_options(s, prefix="synthetic-")
     p.set_defaults(func=run)
     return p
@@ -155,11 +159,13 @@ def run(args: argparse.Namespace) -> int:
         from cotracker.api import resolve_device  # noqa: PLC0415
 
         device = resolve_device(args.device)
+    points = {} if args.synthetic_points is None else {"traj_per_sample": args.synthetic_points}
+    if args.synthetic_points is not None and not args.synthetic_limbs:
+        points["num_points"] = max(8 * args.synthetic_points, 256)
     synthetic = SyntheticEvalConfig.variant(
-        articulated=args.synthetic_articulated, fences=args.synthetic_fences,
-        num_sequences=args.synthetic_videos, num_frames=args.synthetic_frames,
-        size_hw=tuple(args.synthetic_size), num_points=max(8 * args.synthetic_points, 256),
-        traj_per_sample=args.synthetic_points, seed=args.synthetic_seed, **photo_options(args, prefix="synthetic-"),
+        articulated=args.synthetic_articulated, fences=args.synthetic_fences, limbs=args.synthetic_limbs,
+        num_sequences=args.synthetic_videos, num_frames=args.synthetic_frames, size_hw=tuple(args.synthetic_size),
+        seed=args.synthetic_seed, **points, **photo_options(args, prefix="synthetic-"),
     )
     config = EvalConfig(
         dataset=args.dataset, data_root=args.data_root, query_protocol=args.protocol, max_videos=args.max_videos,

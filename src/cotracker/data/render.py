@@ -81,6 +81,8 @@ class RenderedClip:
         visible: (T, N) bool.
         point_layer: (N,) int64, index of the layer each point lies on.
         id_buffer: (T, H, W) int16, index of the top layer at each pixel (-1 where nothing).
+        layer_kind: optional name of what each layer is (e.g. ``"background"``, ``"object"``, ``"limb"``), one per
+            layer, set by generators that know it (empty when unknown).
     """
 
     frames: np.ndarray
@@ -88,6 +90,7 @@ class RenderedClip:
     visible: np.ndarray
     point_layer: np.ndarray
     id_buffer: np.ndarray
+    layer_kind: tuple[str, ...] = ()
 
 
 def _invert_affine(a: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ layout (``cotracker generate kubric``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional, Sequence
 
 import numpy as np
@@ -33,7 +33,9 @@ from cotracker.data.photo_textures import load_photo_bank, photo_texture
 from cotracker.data.textures import random_texture
 from cotracker.types import CoTrackerData
 
-__all__ = ["SceneConfig", "generate_scene", "SyntheticSceneDataset", "smooth_curve"]
+__all__ = ["LAYER_KINDS", "SceneConfig", "generate_scene", "SyntheticSceneDataset", "smooth_curve"]
+
+LAYER_KINDS = ("background", "object", "limb", "fence")  # RenderedClip.layer_kind of the generated scenes
 
 
 @dataclass(frozen=True)
@@ -407,7 +409,8 @@ def generate_scene(config: SceneConfig, rng: np.random.Generator) -> RenderedCli
 
     Returns:
         :class:`~cotracker.data.render.RenderedClip`: frames (T, H, W, 3) uint8, tracks (T, N, 2) float32
-        image pixels, visible (T, N) bool, point_layer (N,) (0 = background), id_buffer (T, H, W).
+        image pixels, visible (T, N) bool, point_layer (N,) (0 = background), id_buffer (T, H, W), layer_kind
+        (one of :data:`LAYER_KINDS` per layer).
     """
     H, W = config.size_hw
     T = config.num_frames
@@ -421,6 +424,7 @@ def generate_scene(config: SceneConfig, rng: np.random.Generator) -> RenderedCli
     layers = [Layer(rgba=premultiply(bg_tex, np.ones((bh, bw), np.float32)), affine=bg_affine,
                     depth=np.full(T, np.inf), full_frame=True)]
     masks = [None]
+    kinds = ["background"]  # what each layer is (RenderedClip.layer_kind): background, object, limb, fence
     n_obj = int(rng.integers(config.min_objects, config.max_objects + 1))
     bodies = []  # the objects without their limbs
     for _ in range(n_obj):
@@ -428,15 +432,18 @@ def generate_scene(config: SceneConfig, rng: np.random.Generator) -> RenderedCli
         bodies.append(ly)
         layers.append(ly)
         masks.append(inner)
+        kinds.append("object")
         if config.limb_prob > 0 and rng.random() < config.limb_prob:
             for limb, limb_inner in _limb_layers(config, rng, ly, inner, size):
                 layers.append(limb)
                 masks.append(limb_inner)
+                kinds.append("limb")
     if config.fence_prob > 0 and rng.random() < config.fence_prob:
         nearest = min((float(ly.depth.min()) for ly in layers[1:]), default=0.0)  # the objects and their limbs
         for rail, rail_inner in _fence_layers(config, rng, camera, nearest):
             layers.append(rail)
             masks.append(rail_inner)
+            kinds.append("fence")
     if config.follow_prob > 0 and rng.random() < config.follow_prob:
         shift = _follow_shift(config, rng, bodies)
         if shift is not None:  # a pan in image space: every layer (bg_affine is layers[0].affine) and the camera
@@ -466,7 +473,8 @@ def generate_scene(config: SceneConfig, rng: np.random.Generator) -> RenderedCli
 
     gain = 1.0 + smooth_curve(rng, T, 1, config.brightness)[:, 0]
     blur = _motion_blur_kernels(camera, config.size_hw) if rng.random() < config.motion_blur_prob else None
-    return render_layers(layers, config.size_hw, points, frame_gain=gain.astype(np.float32), blur_kernels=blur)
+    clip = render_layers(layers, config.size_hw, points, frame_gain=gain.astype(np.float32), blur_kernels=blur)
+    return replace(clip, layer_kind=tuple(kinds))
 
 
 class SyntheticSceneDataset(torch.utils.data.Dataset):
@@ -485,6 +493,9 @@ class SyntheticSceneDataset(torch.utils.data.Dataset):
         sample_vis_1st_frame: only sample tracks visible in the first frame.
         use_augs: apply the training augmentations of :mod:`cotracker.data.augment`.
         aug_config: their parameters.
+        query_kinds: sample tracks only on layers of these kinds (:data:`LAYER_KINDS`), e.g. ``("limb",)`` for
+            points on articulated limbs only; None (default) samples all points. A clip with fewer such points
+            than ``traj_per_sample`` repeats some (see :func:`~cotracker.data.base.sample_track_indices`).
     """
 
     def __init__(
@@ -498,9 +509,20 @@ class SyntheticSceneDataset(torch.utils.data.Dataset):
         sample_vis_1st_frame: bool = False,
         use_augs: bool = False,
         aug_config: AugmentConfig = AugmentConfig(),
+        query_kinds: Optional[Sequence[str]] = None,
     ):
         if num_sequences < 1:
             raise ValueError(f"num_sequences must be >= 1, got {num_sequences}")
+        if query_kinds is not None:
+            query_kinds = tuple(query_kinds)
+            unknown = [k for k in query_kinds if k not in LAYER_KINDS]
+            if not query_kinds or unknown:
+                raise ValueError(f"query_kinds must be a non-empty subset of {LAYER_KINDS}, got {query_kinds}")
+            if "limb" in query_kinds and len(query_kinds) == 1 and config.limb_prob == 0:
+                raise ValueError("query_kinds=('limb',) needs scenes with limbs: set SceneConfig.limb_prob > 0")
+            if "fence" in query_kinds and len(query_kinds) == 1 and config.fence_prob == 0:
+                raise ValueError("query_kinds=('fence',) needs scenes with fences: set SceneConfig.fence_prob > 0")
+        self.query_kinds = query_kinds
         self.num_sequences = num_sequences
         self.config = config
         self.seed = seed
@@ -523,8 +545,12 @@ class SyntheticSceneDataset(torch.utils.data.Dataset):
             raise IndexError(f"index {index} out of range for {self.num_sequences} synthetic scenes")
         rng = np.random.default_rng(self.seed + index)
         clip = generate_scene(self.config, rng)
+        tracks, visible = clip.tracks, clip.visible
+        if self.query_kinds is not None:
+            keep = np.isin(np.asarray(clip.layer_kind, dtype=object)[clip.point_layer], self.query_kinds)
+            tracks, visible = tracks[:, keep], visible[:, keep]
         return process_clip(
-            clip.frames, clip.tracks, clip.visible, rng,
+            clip.frames, tracks, visible, rng,
             crop_size=self.crop_size, seq_len=self.seq_len, traj_per_sample=self.traj_per_sample,
             sample_vis_1st_frame=self.sample_vis_1st_frame, use_augs=self.use_augs,
             aug_config=self.aug_config, seq_name=f"synthetic_{self.seed + index:06d}",

@@ -115,6 +115,8 @@ class SyntheticEvalConfig:
             (:class:`~cotracker.data.synthetic_scenes.SceneConfig`); 0 (default) gives the plain held-out set.
         photo_prob, photo_dir, photo_exclude: surfaces cut from real videos or photos in ``photo_dir``
             (:mod:`cotracker.data.photo_textures`); off by default.
+        query_kinds: evaluate only points on layers of these kinds (``cotracker.data.synthetic_scenes.LAYER_KINDS``,
+            e.g. ``("limb",)``); empty (default) evaluates points anywhere.
     """
 
     num_sequences: int = 8
@@ -131,6 +133,7 @@ class SyntheticEvalConfig:
     photo_prob: float = 0.0
     photo_dir: Optional[str] = None
     photo_exclude: tuple[str, ...] = ()
+    query_kinds: tuple[str, ...] = ()
 
     @classmethod
     def articulated(cls, **kwargs) -> "SyntheticEvalConfig":
@@ -143,11 +146,21 @@ class SyntheticEvalConfig:
         return cls.articulated(**{"fence_prob": 0.7, "follow_prob": 0.7, **kwargs})
 
     @classmethod
-    def variant(cls, articulated: bool = False, fences: bool = False, **kwargs) -> "SyntheticEvalConfig":
-        """The default set, :meth:`articulated` or :meth:`fences` (the command-line flags of the same names)."""
-        if articulated and fences:
-            raise ValueError("choose one synthetic variant: articulated or fences, not both")
-        return (cls.articulated if articulated else cls.fences if fences else cls)(**kwargs)
+    def limbs(cls, **kwargs) -> "SyntheticEvalConfig":
+        """Few queries, all on articulated limbs: the articulated scenes with limbs on every object, 24 queries per
+        clip sampled only on limbs (the situation of sparse keypoints on legs and arms, as in BADJA or pose). 2048
+        points are rendered so that a clip has enough limb points to choose from (about 100-300)."""
+        return cls.articulated(**{"limb_prob": 1.0, "num_points": 2048, "traj_per_sample": 24,
+                                  "query_kinds": ("limb",), **kwargs})
+
+    @classmethod
+    def variant(cls, articulated: bool = False, fences: bool = False, limbs: bool = False,
+                **kwargs) -> "SyntheticEvalConfig":
+        """The default set, :meth:`articulated`, :meth:`fences` or :meth:`limbs` (the command-line flags of the
+        same names)."""
+        if articulated + fences + limbs > 1:
+            raise ValueError("choose one synthetic variant: articulated, fences or limbs, not several")
+        return (cls.articulated if articulated else cls.fences if fences else cls.limbs if limbs else cls)(**kwargs)
 
 
 @dataclass(frozen=True)
@@ -362,6 +375,7 @@ def _build_dataset(config: EvalConfig):
                                     photo_dir=s.photo_dir, photo_exclude=tuple(s.photo_exclude))
         return need("SyntheticSceneDataset")(
             s.num_sequences, scene, seed=s.seed, traj_per_sample=s.traj_per_sample, use_augs=False,
+            query_kinds=tuple(s.query_kinds) or None,
         )
     if ds == "dynamic_replica":
         return need("DynamicReplicaDataset")(root)
