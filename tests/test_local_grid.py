@@ -190,3 +190,32 @@ def test_export_stores_the_local_grid_and_loading_restores_it(tmp_path, monkeypa
 
     old = {k: v for k, v in config.to_dict().items() if not k.startswith("local_grid")}
     assert TrackerConfig.from_dict(old).local_grid_size == 0
+
+
+def test_calibration_script_calibrates_with_the_local_grid(tmp_path, monkeypatch, capsys, load_script):
+    from test_feedback import tiny_model
+
+    from cotracker.hub import save_checkpoint
+
+    calibrate = load_script("calibrate_visibility")
+    save_checkpoint(tiny_model(), tmp_path / "m.safetensors")
+    seen = []
+    original = calibrate._ProbabilityPredictor._finalize
+
+    def spy(self, coords, vis, num_points, *args):
+        out = original(self, coords, vis, num_points, *args)
+        # the probabilities kept are the queries' own, not their local grids'
+        seen.append((self.local_grid_size, coords.shape[2] // num_points, self.last_probabilities.shape[2] == num_points))
+        return out
+
+    monkeypatch.setattr(calibrate._ProbabilityPredictor, "_finalize", spy)
+    base = [str(tmp_path / "m.safetensors"), "--clips", "1", "--iters", "1"]
+    for extra, per_query in [(["--local-grid", "3"], 10), ([], 1)]:
+        seen.clear()
+        assert calibrate.main(base + extra) == 0
+        assert seen == [(3 if extra else 0, per_query, True)]
+        assert "best threshold" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="--local-grid must be 0"):
+        calibrate.main(base + ["--local-grid", "1"])
+    with pytest.raises(SystemExit, match="--local-grid-extent"):
+        calibrate.main(base + ["--local-grid", "3", "--local-grid-extent", "0"])

@@ -354,3 +354,52 @@ def test_the_camera_follows_an_object():
 def test_scene_config_rejects_bad_options(bad):
     with pytest.raises(ValueError):
         SceneConfig(**bad)
+
+
+def test_layer_kinds_name_every_layer():
+    from cotracker.data.synthetic_scenes import LAYER_KINDS
+
+    cfg = SceneConfig(num_frames=4, size_hw=(96, 128), num_points=600, min_objects=2, max_objects=4, limb_prob=1.0,
+                      fence_prob=1.0)
+    clip = generate_scene(cfg, np.random.default_rng(7))
+    kinds = clip.layer_kind
+    assert set(kinds) <= set(LAYER_KINDS) and kinds[0] == "background" and kinds.count("background") == 1
+    assert clip.point_layer.max() < len(kinds)
+    assert "limb" in kinds and "fence" in kinds
+    # every object is followed by its limbs (limb_prob=1: at least one each); the fence's rails come last
+    body = kinds[1:kinds.index("fence")]
+    assert body[0] == "object" and all(k in ("object", "limb") for k in body)
+    assert all(a != "object" or b == "limb" for a, b in zip(body, body[1:] + ("object",)))
+    assert set(kinds[kinds.index("fence"):]) == {"fence"}
+    plain = generate_scene(SceneConfig(num_frames=4, size_hw=(96, 128), min_objects=2, max_objects=2),
+                           np.random.default_rng(7))
+    assert plain.layer_kind == ("background", "object", "object")
+
+
+def test_dataset_samples_queries_on_the_chosen_layer_kinds_only():
+    cfg = SceneConfig(num_frames=8, size_hw=(96, 128), num_points=1500, min_objects=3, max_objects=4, limb_prob=1.0)
+    ds = SyntheticSceneDataset(2, cfg, seed=11, traj_per_sample=12, query_kinds=("limb",))
+    for i in range(2):
+        sample = ds[i]
+        clip = generate_scene(cfg, np.random.default_rng(11 + i))
+        kind = np.asarray(clip.layer_kind, dtype=object)[clip.point_layer]
+        traj = sample.trajectory.numpy()  # (T, 12, 2); the crop is the full frame here
+        for n in range(traj.shape[1]):
+            match = np.flatnonzero(np.abs(clip.tracks - traj[:, n : n + 1]).max(axis=(0, 2)) < 1e-4)
+            assert match.size and set(kind[match]) == {"limb"}
+    everywhere = SyntheticSceneDataset(1, cfg, seed=11, traj_per_sample=64)[0].trajectory.numpy()
+    clip = generate_scene(cfg, np.random.default_rng(11))
+    kind = np.asarray(clip.layer_kind, dtype=object)[clip.point_layer]
+    found = {kind[np.argmin(np.abs(clip.tracks - everywhere[:, n : n + 1]).max(axis=(0, 2)))] for n in range(64)}
+    assert found - {"limb"}  # without query_kinds the points lie elsewhere too
+
+
+@pytest.mark.parametrize("kinds, cfg, match", [
+    (("leg",), SceneConfig(limb_prob=1.0), "non-empty subset"),
+    ((), SceneConfig(limb_prob=1.0), "non-empty subset"),
+    (("limb",), SceneConfig(), "limb_prob > 0"),
+    (("fence",), SceneConfig(), "fence_prob > 0"),
+])
+def test_bad_query_kinds(kinds, cfg, match):
+    with pytest.raises(ValueError, match=match):
+        SyntheticSceneDataset(1, cfg, query_kinds=kinds)

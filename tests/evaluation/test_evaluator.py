@@ -220,6 +220,37 @@ def test_fence_synthetic_set_reaches_the_generator(monkeypatch):
         SyntheticEvalConfig.variant(articulated=True, fences=True)
 
 
+def test_limb_synthetic_set_queries_only_limbs(monkeypatch):
+    from cotracker.evaluation.evaluator import _build_dataset
+
+    lim = SyntheticEvalConfig.limbs(seed=4)
+    assert (lim.limb_prob, lim.thin_prob, lim.plain_prob, lim.fence_prob) == (1.0, 0.25, 0.15, 0.0)
+    assert (lim.traj_per_sample, lim.num_points, lim.query_kinds) == (24, 2048, ("limb",))
+    assert SyntheticEvalConfig.variant(limbs=True, seed=4) == lim
+    with pytest.raises(ValueError, match="one synthetic variant"):
+        SyntheticEvalConfig.variant(fences=True, limbs=True)
+    ds = _build_dataset(EvalConfig(dataset="synthetic", synthetic=lim, progress=False))
+    assert ds.query_kinds == ("limb",) and ds.traj_per_sample == 24 and ds.config.limb_prob == 1.0
+    assert _build_dataset(EvalConfig(dataset="synthetic", progress=False)).query_kinds is None
+    captured = {}
+
+    def stop(tracker, config, **kwargs):
+        captured["config"] = config
+        raise SystemExit(0)
+
+    monkeypatch.setattr("cotracker.evaluation.evaluator.evaluate", stop)
+    for flags, expected in ((["--synthetic-limbs"], (24, 2048, ("limb",))),
+                            (["--synthetic-limbs", "--synthetic-points", "10"], (10, 2048, ("limb",))),
+                            (["--synthetic-points", "40"], (40, 320, ())), ([], (64, 512, ()))):
+        with pytest.raises(SystemExit):
+            main(["evaluate", "--dataset", "synthetic", "--tracker", "static", "--no-progress"] + flags)
+        got = captured["config"].synthetic
+        assert (got.traj_per_sample, got.num_points, got.query_kinds) == expected
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", "--dataset", "synthetic", "--tracker", "static", "--synthetic-limbs", "--synthetic-fences"])
+    assert exc.value.code == 2
+
+
 def test_photo_synthetic_set_reaches_the_generator(monkeypatch, tmp_path, capsys):
     import cv2
 
