@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Reproduces the accuracy tables of BENCHMARKS.md ("Shipped weights", "Pose experiment"):
 #   bash benchmarks/eval_weights.sh [baselines|general|cotracker2-synth|cotracker2-synth-pose|no-refine|no-ensemble|
-#                                    articulated|pose|steps|all]
+#                                    articulated|limbs|pose|steps|all]
 # Results go to bench/<benchmark>_<tracker>/ (summary.md, summary.json, per_video.json, summary.csv).
 # Needs ../shared/data (BADJA) beside the checkout; the synthetic sets are generated from fixed seeds.
 # CPU: set THREADS=1 when something else runs (two 2-thread torch processes on 2 cores slow each other ~10x).
@@ -101,6 +101,13 @@ articulated() {  # label, checkpoint, extra options: scenes with articulated lim
   evaluate "articulated_$1" --checkpoint "$2" --name "$1" "${@:3}" $SYN --synthetic-articulated
 }
 
+limbs() {  # few queries on articulated limbs (held-out seeds; the calibration set of NOTES "Session 9" uses 3100000..)
+  for t in static lk; do evaluate "limbs_$t" --tracker "$t" $SYN --synthetic-limbs; done
+  evaluate limbs_cotracker2-synth --checkpoint cotracker2-synth --name cotracker2-synth $SYN --synthetic-limbs
+  local n=cotracker2-synth-nolocalgrid  # the shipped model without its local grid
+  evaluate "limbs_$n" --checkpoint cotracker2-synth --local-grid 0 --name $n $SYN --synthetic-limbs
+}
+
 no_ensemble() {  # the shipped general model as one tracker (first and second pass, no flip ensemble)
   local n=cotracker2-synth-noensemble
   evaluate "synthetic_$n" --checkpoint cotracker2-synth --no-ensemble --name $n $SYN
@@ -120,6 +127,7 @@ case "${1:-all}" in
     articulated cotracker2-synth cotracker2-synth
     [ -f runs/synth_small_cont2_final.safetensors ] && articulated session4 runs/synth_small_cont2_final.safetensors
     true ;;
-  all) baselines; general; no_refine; no_ensemble; articulated; pose; steps ;;
-  *) echo "usage: $0 [baselines|general|cotracker2-synth|cotracker2-synth-pose|no-refine|no-ensemble|articulated|pose|steps|all]" >&2; exit 2 ;;
+  limbs) limbs ;;
+  all) baselines; general; no_refine; no_ensemble; articulated; limbs; pose; steps ;;
+  *) echo "usage: $0 [baselines|general|cotracker2-synth|cotracker2-synth-pose|no-refine|no-ensemble|articulated|limbs|pose|steps|all]" >&2; exit 2 ;;
 esac

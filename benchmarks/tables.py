@@ -4,7 +4,7 @@
 
     python benchmarks/tables.py [--bench bench]
 
-Reads ``<bench>/{synthetic,articulated,badja,people}_<tracker>/summary.json`` (and BADJA's ``per_video.json``) and
+Reads ``<bench>/{synthetic,articulated,limbs,badja,people}_<tracker>/summary.json`` (and BADJA's ``per_video.json``) and
 prints Markdown: the shipped weights beside the baselines, BADJA per clip, the per-keypoint PCK table, and the pose
 experiment (rows: configuration; columns: people validation, scenes validation, real data). Missing folders are left
 out of the tables.
@@ -23,7 +23,10 @@ TRACKERS = [("static", "static points"), ("lk", "Lucas-Kanade"),
             ("session5a", "session 5: synth_small_cont3 (8300 steps; second pass, flip ensemble, feedback)"),
             ("session5b", "session 5: synth_small_cont4 (8900 steps; second pass, flip ensemble, feedback)"),
             ("session7", "session 7: synth_small_cont6 (10100 steps, real textures)"),
-            ("cotracker2-synth", "cotracker2-synth (shipped: synth_small_cont7, 11700 steps, real textures, 40% articulated)"),
+            ("session8", "session 8: synth_small_cont7 without a local grid (threshold 0.40)"),
+            ("cotracker2-synth", "cotracker2-synth (shipped: synth_small_cont7, 11700 steps, real textures, 40% articulated; "
+                                 "3x3 local grid)"),
+            ("cotracker2-synth-nolocalgrid", "cotracker2-synth without its local grid (`--local-grid 0`)"),
             ("cotracker2-synth-noensemble", "cotracker2-synth, one tracker (`--no-ensemble`)"),
             ("cotracker2-synth-norefine", "cotracker2-synth, one tracker, first pass only (`--no-ensemble --no-refine`)"),
             ("cotracker2-synth-pose", "cotracker2-synth-pose (shipped)")]
@@ -56,16 +59,18 @@ def main(argv=None) -> int:
     ap.add_argument("--bench", default="bench", help="folder of the result folders (default bench)")
     bench = Path(ap.parse_args(argv).bench)
 
-    print("| tracker | synthetic AJ | synthetic delta_avg | synthetic OA | articulated delta_avg | BADJA PCK@0.2sqrt(A) "
-          "| BADJA PCK@16px | BADJA mean err px | people PCK@0.2 box | people PCKh@0.5 | people OKS |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| tracker | synthetic AJ | synthetic delta_avg | synthetic OA | articulated delta_avg | limbs delta_avg "
+          "| BADJA PCK@0.2sqrt(A) | BADJA PCK@16px | BADJA mean err px | people PCK@0.2 box | people PCKh@0.5 "
+          "| people OKS |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for key, label in TRACKERS:
-        s, a, b, p = (_load(bench, k, key) for k in ("synthetic", "articulated", "badja", "people"))
-        if s is None and a is None and b is None and p is None:
+        s, a, m, b, p = (_load(bench, k, key) for k in ("synthetic", "articulated", "limbs", "badja", "people"))
+        if s is None and a is None and m is None and b is None and p is None:
             continue
-        s, a, b, p = s or {}, a or {}, b or {}, p or {}
+        s, a, m, b, p = s or {}, a or {}, m or {}, b or {}, p or {}
         print(f"| {label} | {_pct(s.get('average_jaccard'))} | {_pct(s.get('average_pts_within_thresh'))} | "
               f"{_pct(s.get('occlusion_accuracy'))} | {_pct(a.get('average_pts_within_thresh'))} | "
+              f"{_pct(m.get('average_pts_within_thresh'))} | "
               f"{_num(b.get('pck_mask'), 3)} | {_num(b.get('pck_16px'), 3)} | "
               f"{_num(b.get('mean_error_px'))} | {_num(p.get('pck_bbox'), 3)} | {_num(p.get('pckh'), 3)} | "
               f"{_num(p.get('oks'), 3)} |")

@@ -219,3 +219,29 @@ def test_calibration_script_calibrates_with_the_local_grid(tmp_path, monkeypatch
         calibrate.main(base + ["--local-grid", "1"])
     with pytest.raises(SystemExit, match="--local-grid-extent"):
         calibrate.main(base + ["--local-grid", "3", "--local-grid-extent", "0"])
+
+
+def test_track_command_and_api_pass_the_local_grid(tmp_path, monkeypatch, fake):
+    import cotracker.api as api
+    from cotracker.cli import main
+
+    fake.config = fake.config.replace(local_grid_size=3)
+    assert api._build_predictor(None, fake, "cpu").local_grid_size == 3  # the weights' setting
+    assert api._build_predictor(None, fake, "cpu", local_grid=0).local_grid_size == 0
+    assert api._build_predictor(None, fake, "cpu", local_grid=2).local_grid_size == 2
+    with pytest.raises(ValueError, match="local_grid_size must be 0"):
+        api._build_predictor(None, fake, "cpu", local_grid=1)
+    seen = {}
+
+    def fake_track_video(video, **kwargs):
+        seen.update(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(api, "track_video", fake_track_video)
+    for extra, expected in [(["--local-grid", "0"], 0), (["--local-grid", "4"], 4), ([], None)]:
+        with pytest.raises(SystemExit):
+            main(["track", "--out", str(tmp_path / "o")] + extra)
+        assert seen["local_grid"] == expected
+    with pytest.raises(SystemExit) as exc:
+        main(["track", "--local-grid", "-1"])
+    assert exc.value.code == 2

@@ -97,10 +97,12 @@ def _model_name(checkpoint: Optional[PathLike], model: Any) -> str:
 
 
 def _build_predictor(checkpoint: Optional[PathLike], model: Any, device: str,
-                     refine: Union[bool, Sequence[int]] = True, ensemble: bool = True):
+                     refine: Union[bool, Sequence[int]] = True, ensemble: bool = True, local_grid: Optional[int] = None):
     from cotracker.predictor import CoTrackerPredictor, inference_overrides
 
     kw = inference_overrides(refine=refine, flip_ensemble=ensemble)
+    if local_grid is not None:  # checked by the predictor
+        kw["local_grid_size"] = local_grid
     if model is not None:
         return CoTrackerPredictor(model=model, device=device, **kw)
     if checkpoint is not None:
@@ -222,6 +224,7 @@ def track_video(
     progress: bool = False,
     refine: Union[bool, Sequence[int]] = True,
     ensemble: bool = True,
+    local_grid: Optional[int] = None,
 ) -> TrackVideoResult:
     """Track points through a video and (by default) write ``tracks.npz``, ``tracks.csv`` and ``overlay.mp4``.
 
@@ -256,6 +259,9 @@ def track_video(
             (multiples of the model stride), e.g. finer for large videos.
         ensemble: track with the flip ensemble when the weights ask for it (our shipped weights do): three
             trackers (the video as it is and mirrored), median of their tracks; False: one (3x faster).
+        local_grid: for ``queries``: a K x K grid of extra points tracked around every query as context (None: the
+            weights' setting, 3 for the shipped general weights; 0: none). Grids, masks and dense tracking never
+            get one.
 
     Returns:
         :class:`TrackVideoResult`.
@@ -298,7 +304,7 @@ def track_video(
     if q_points is not None:  # x, y do not depend on the frame selection: check them now
         validate_queries(np.concatenate([np.zeros_like(q_points[:, :1]), q_points[:, 1:]], 1), 1, (H, W), q_source)
 
-    predictor = _build_predictor(checkpoint, model, resolve_device(device), refine, ensemble)
+    predictor = _build_predictor(checkpoint, model, resolve_device(device), refine, ensemble, local_grid)
     model_hw = predictor.interp_shape
     model_name = _model_name(checkpoint, model)
 

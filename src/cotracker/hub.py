@@ -74,7 +74,7 @@ REGISTRY: dict[str, CheckpointEntry] = {
         CheckpointEntry("cotracker2", "cotracker2.pth", None, "Meta's CoTracker2 (window 8), CC BY-NC; place it by hand"),
         CheckpointEntry("cotracker2v1", "cotracker2v1.pth", None, "Meta's CoTracker2.1 (window 16), CC BY-NC; place it by hand"),
         CheckpointEntry("cotracker2-synth", "cotracker2-synth.safetensors",
-                        "8da17c86d65479ed0febd0f3bd873e3950568c86a01bf447a94dc73ca5fa2625",
+                        "221f7ec01e6d4d43fe58dea9aae4e9159f577eb1e67d13c54f3b8ecbb9d140c2",
                         "our CoTracker2 trained on synthetic data (Apache-2.0, shipped)", packaged=True),
         CheckpointEntry("cotracker2-synth-pose", "cotracker2-synth-pose.safetensors",
                         "4e501767aec9fc4a9799bf1d02aa0eb1d937cabaf26a78b7a781525bd462de54",

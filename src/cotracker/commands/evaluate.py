@@ -57,7 +57,8 @@ def add_inference_args(group) -> None:
                           help="do not hand the final positions back to the passes")
     group.add_argument("--local-grid", type=int, default=None, metavar="K",
                        help="track a KxK grid of extra points around every query beside it (context where a video has "
-                            "few queries, as in the official evaluation's local grid; K*K more points per query)")
+                            "few queries, as in the official evaluation's local grid; K*K more points per query; default: the "
+                            "weights' setting, 0 turns it off)")
     group.add_argument("--local-grid-extent", type=float, default=None, metavar="F",
                        help="side of each local grid, a fraction of the model-resolution width (default 0.1)")
 
