@@ -356,21 +356,25 @@ def test_scene_config_rejects_bad_options(bad):
         SceneConfig(**bad)
 
 
-def test_layer_kinds_name_every_layer():
-    from cotracker.data.synthetic_scenes import LAYER_KINDS
+def test_layer_kinds_name_every_layer(monkeypatch):
+    import cotracker.data.synthetic_scenes as scenes
 
+    calls = []  # the layers each builder returned, in the order the scene was assembled
+    for name, kind in (("_object_layer", "object"), ("_limb_layers", "limb"), ("_fence_layers", "fence")):
+        real = getattr(scenes, name)
+
+        def spy(*args, _real=real, _kind=kind, **kwargs):
+            out = _real(*args, **kwargs)
+            calls.extend([_kind] * (1 if _kind == "object" else len(out)))
+            return out
+
+        monkeypatch.setattr(scenes, name, spy)
     cfg = SceneConfig(num_frames=4, size_hw=(96, 128), num_points=600, min_objects=2, max_objects=4, limb_prob=1.0,
                       fence_prob=1.0)
     clip = generate_scene(cfg, np.random.default_rng(7))
-    kinds = clip.layer_kind
-    assert set(kinds) <= set(LAYER_KINDS) and kinds[0] == "background" and kinds.count("background") == 1
-    assert clip.point_layer.max() < len(kinds)
-    assert "limb" in kinds and "fence" in kinds
-    # every object is followed by its limbs (limb_prob=1: at least one each); the fence's rails come last
-    body = kinds[1:kinds.index("fence")]
-    assert body[0] == "object" and all(k in ("object", "limb") for k in body)
-    assert all(a != "object" or b == "limb" for a, b in zip(body, body[1:] + ("object",)))
-    assert set(kinds[kinds.index("fence"):]) == {"fence"}
+    assert set(scenes.LAYER_KINDS) == {"background", "object", "limb", "fence"}
+    assert clip.layer_kind == ("background", *calls)
+    assert {"limb", "fence"} <= set(clip.layer_kind) and clip.point_layer.max() < len(clip.layer_kind)
     plain = generate_scene(SceneConfig(num_frames=4, size_hw=(96, 128), min_objects=2, max_objects=2),
                            np.random.default_rng(7))
     assert plain.layer_kind == ("background", "object", "object")
@@ -399,7 +403,20 @@ def test_dataset_samples_queries_on_the_chosen_layer_kinds_only():
     ((), SceneConfig(limb_prob=1.0), "non-empty subset"),
     (("limb",), SceneConfig(), "limb_prob > 0"),
     (("fence",), SceneConfig(), "fence_prob > 0"),
+    (("limb", "fence"), SceneConfig(), "no such layers"),
 ])
 def test_bad_query_kinds(kinds, cfg, match):
     with pytest.raises(ValueError, match=match):
         SyntheticSceneDataset(1, cfg, query_kinds=kinds)
+
+
+def test_training_config_can_put_the_queries_on_limbs():
+    from cotracker.training.config import DataConfig, DatasetConfig
+    from cotracker.training.data import build_dataset
+
+    entry = DatasetConfig(type="synthetic_scene", options={"query_kinds": ["limb"], "scene": {
+        "limb_prob": 1.0, "num_points": 1500, "min_objects": 3, "max_objects": 4}})
+    ds = build_dataset(entry, DataConfig(crop_size=(96, 128), seq_len=8, traj_per_sample=16), seed=3)
+    assert ds.query_kinds == ("limb",)
+    sample = ds[0]
+    assert tuple(sample.trajectory.shape) == (8, 16, 2) and bool(sample.valid.any())

@@ -52,7 +52,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     model.add_argument("--no-ensemble", action="store_true", help="track with one tracker instead of the flip ensemble the shipped weights use by default (3x faster, more lost points)")
     model.add_argument("--local-grid", type=non_negative_int, default=None, metavar="K",
                        help="with --queries: track a KxK grid of extra points around every query as context (default: "
-                            "the weights' setting, 3 for the shipped weights; 0 turns it off, about 2.5x faster)")
+                            "the weights' setting, 3 for the shipped weights; 0 turns it off: 1.7-2.7x faster)")
     model.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="where to run the model: auto = cuda if available, else cpu (default: auto)")
     what = p.add_argument_group("what to track")

@@ -518,10 +518,11 @@ class SyntheticSceneDataset(torch.utils.data.Dataset):
             unknown = [k for k in query_kinds if k not in LAYER_KINDS]
             if not query_kinds or unknown:
                 raise ValueError(f"query_kinds must be a non-empty subset of {LAYER_KINDS}, got {query_kinds}")
-            if "limb" in query_kinds and len(query_kinds) == 1 and config.limb_prob == 0:
-                raise ValueError("query_kinds=('limb',) needs scenes with limbs: set SceneConfig.limb_prob > 0")
-            if "fence" in query_kinds and len(query_kinds) == 1 and config.fence_prob == 0:
-                raise ValueError("query_kinds=('fence',) needs scenes with fences: set SceneConfig.fence_prob > 0")
+            possible = {"background", "object"} | ({"limb"} if config.limb_prob > 0 else set()) | (
+                {"fence"} if config.fence_prob > 0 else set())
+            if not possible & set(query_kinds):
+                raise ValueError(f"query_kinds={query_kinds}: these scenes have no such layers; set "
+                                 "SceneConfig.limb_prob > 0 for limbs, fence_prob > 0 for fences")
         self.query_kinds = query_kinds
         self.num_sequences = num_sequences
         self.config = config
