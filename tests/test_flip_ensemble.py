@@ -80,6 +80,10 @@ def test_predictor_defaults_and_overrides():
             cls(model=plain, flip_ensemble=1)
     assert inference_overrides() == {}
     assert inference_overrides(refine=False, flip_ensemble=False) == {"refine_resolution": False, "flip_ensemble": False}
+    assert inference_overrides(local_grid=0) == {"local_grid_size": 0}
+    assert inference_overrides(local_grid=3) == {"local_grid_size": 3}
+    with pytest.raises(ValueError, match="local_grid must be 0"):
+        inference_overrides(local_grid=1)
 
 
 # -- the ensemble -----------------------------------------------------------------------------------------------

@@ -229,7 +229,7 @@ def test_track_command_and_api_pass_the_local_grid(tmp_path, monkeypatch, fake):
     assert api._build_predictor(None, fake, "cpu").local_grid_size == 3  # the weights' setting
     assert api._build_predictor(None, fake, "cpu", local_grid=0).local_grid_size == 0
     assert api._build_predictor(None, fake, "cpu", local_grid=2).local_grid_size == 2
-    with pytest.raises(ValueError, match="local_grid_size must be 0"):
+    with pytest.raises(ValueError, match="local_grid must be 0"):
         api._build_predictor(None, fake, "cpu", local_grid=1)
     seen = {}
 

@@ -100,9 +100,7 @@ def _build_predictor(checkpoint: Optional[PathLike], model: Any, device: str,
                      refine: Union[bool, Sequence[int]] = True, ensemble: bool = True, local_grid: Optional[int] = None):
     from cotracker.predictor import CoTrackerPredictor, inference_overrides
 
-    kw = inference_overrides(refine=refine, flip_ensemble=ensemble)
-    if local_grid is not None:  # checked by the predictor
-        kw["local_grid_size"] = local_grid
+    kw = inference_overrides(refine=refine, flip_ensemble=ensemble, local_grid=local_grid)
     if model is not None:
         return CoTrackerPredictor(model=model, device=device, **kw)
     if checkpoint is not None:

@@ -241,7 +241,8 @@ def test_limb_synthetic_set_queries_only_limbs(monkeypatch):
     monkeypatch.setattr("cotracker.evaluation.evaluator.evaluate", stop)
     for flags, expected in ((["--synthetic-limbs"], (24, 2048, ("limb",))),
                             (["--synthetic-limbs", "--synthetic-points", "10"], (10, 2048, ("limb",))),
-                            (["--synthetic-points", "40"], (40, 320, ())), ([], (64, 512, ()))):
+                            (["--synthetic-points", "40"], (40, 512, ())), (["--synthetic-points", "100"], (100, 800, ())),
+                            ([], (64, 512, ()))):
         with pytest.raises(SystemExit):
             main(["evaluate", "--dataset", "synthetic", "--tracker", "static", "--no-progress"] + flags)
         got = captured["config"].synthetic

@@ -5,6 +5,7 @@ Heavy imports happen inside :func:`run`, so ``cotracker --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -74,7 +75,17 @@ def inference_kwargs(args: argparse.Namespace) -> dict:
         raise ValueError(f"--vis-threshold must be a probability in 0..1, got {args.vis_threshold}")
     from cotracker.predictor import inference_overrides  # noqa: PLC0415
 
-    kw = inference_overrides(refine=refine_choice(args), flip_ensemble=not args.no_ensemble)
+    if args.local_grid_extent is not None and args.local_grid is None:
+        raise ValueError("--local-grid-extent sets the side of the local grids: pass --local-grid K with it")
+    local_grid = None
+    if args.local_grid is not None:
+        from cotracker.models.config import check_local_grid  # noqa: PLC0415
+
+        extent = 0.1 if args.local_grid_extent is None else args.local_grid_extent
+        local_grid, extent = check_local_grid(args.local_grid, extent, ("--local-grid", "--local-grid-extent"))
+    kw = inference_overrides(refine=refine_choice(args), flip_ensemble=not args.no_ensemble, local_grid=local_grid)
+    if args.local_grid_extent is not None:
+        kw["local_grid_extent"] = extent
     if args.ensemble:  # on even where the weights do not ask for it
         kw["flip_ensemble"] = True
     if args.feedback is not None:
@@ -83,15 +94,6 @@ def inference_kwargs(args: argparse.Namespace) -> dict:
         kw["iters"] = args.iters
     if args.vis_threshold is not None:
         kw["vis_threshold"] = args.vis_threshold
-    if args.local_grid_extent is not None and args.local_grid is None:
-        raise ValueError("--local-grid-extent sets the side of the local grids: pass --local-grid K with it")
-    if args.local_grid is not None:
-        from cotracker.models.config import check_local_grid  # noqa: PLC0415
-
-        extent = 0.1 if args.local_grid_extent is None else args.local_grid_extent
-        kw["local_grid_size"], checked = check_local_grid(args.local_grid, extent, ("--local-grid", "--local-grid-extent"))
-        if args.local_grid_extent is not None:
-            kw["local_grid_extent"] = checked
     return kw
 
 
@@ -160,14 +162,14 @@ def run(args: argparse.Namespace) -> int:
         from cotracker.api import resolve_device  # noqa: PLC0415
 
         device = resolve_device(args.device)
-    points = {} if args.synthetic_points is None else {"traj_per_sample": args.synthetic_points}
-    if args.synthetic_points is not None and not args.synthetic_limbs:
-        points["num_points"] = max(8 * args.synthetic_points, 256)
     synthetic = SyntheticEvalConfig.variant(
         articulated=args.synthetic_articulated, fences=args.synthetic_fences, limbs=args.synthetic_limbs,
         num_sequences=args.synthetic_videos, num_frames=args.synthetic_frames, size_hw=tuple(args.synthetic_size),
-        seed=args.synthetic_seed, **points, **photo_options(args, prefix="synthetic-"),
+        seed=args.synthetic_seed, **photo_options(args, prefix="synthetic-"),
     )
+    if args.synthetic_points is not None:  # the variant's rendered points, or 8 per scored track if that is more
+        synthetic = dataclasses.replace(synthetic, traj_per_sample=args.synthetic_points,
+                                        num_points=max(synthetic.num_points, 8 * args.synthetic_points))
     config = EvalConfig(
         dataset=args.dataset, data_root=args.data_root, query_protocol=args.protocol, max_videos=args.max_videos,
         synthetic=synthetic, progress=not args.no_progress,
