@@ -77,7 +77,7 @@ steps() {  # accuracy against training steps of the general model (first pass on
   run_steps synth_small_cont4 synth_small 8300  # the fourth (fences, following camera) from the end of the third
   run_steps synth_small_cont6 synth_small 8900  # the sixth (real textures) from the end of the fourth
   run_steps synth_small_cont7 synth_small 10100  # the seventh (40% articulated) from the end of the sixth
-  run_steps synth_small_cont8 synth_small 11700  # the eighth (a quarter with queries on limbs) from the end of the seventh
+  run_steps synth_small_cont8 "synth_small_cont8 (not shipped)" 11700  # the eighth (a quarter of the queries on limbs), a branch from the seventh
   # steps_synth_small_v0: the same for the end-to-end run without the encoder stage, when present.
   # benchmarks/results/accuracy_vs_step.md keeps the points whose checkpoints are gone (sessions 2-4 trained on
   # machines that were not kept); folders evaluated now win over its rows for the same step.

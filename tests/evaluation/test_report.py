@@ -8,6 +8,7 @@ from cotracker.cli import main
 from cotracker.evaluation.report import (
     checkpoint_step,
     comparison_table,
+    drawn_loss_series,
     list_step_checkpoints,
     markdown_table,
     plot_loss_curves,
@@ -53,6 +54,17 @@ def test_read_jsonl_loss_log(tmp_path):
         read_loss_log(tmp_path / "empty.jsonl")
 
 
+def test_read_jsonl_loss_log_of_a_resumed_run(tmp_path):
+    # the first run logged steps 1-3 and was stopped after its checkpoint at step 2; the resumed run
+    # logs step 3 again (and 4): the curve keeps one point per step, the resumed run's
+    recs = [{"step": s, "kind": "train", "loss": v} for s, v in [(1, 5.0), (2, 4.0), (3, 3.5), (3, 3.0), (4, 2.0)]]
+    log = tmp_path / "log.jsonl"
+    log.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    steps, values = read_loss_log(log)["loss"]
+    np.testing.assert_array_equal(steps, [1, 2, 3, 4])
+    np.testing.assert_array_equal(values, [5.0, 4.0, 3.0, 2.0])
+
+
 def test_read_tensorboard_loss_log(tmp_path):
     tb = pytest.importorskip("torch.utils.tensorboard")
     w = tb.SummaryWriter(str(tmp_path / "tb"))
@@ -70,6 +82,18 @@ def test_loss_plot_is_a_png(tmp_path):
     assert path.read_bytes()[:8] == PNG_MAGIC
     with pytest.raises(ValueError, match="no loss series"):
         plot_loss_curves({}, tmp_path / "x.png")
+
+
+def test_loss_terms_that_are_zero_throughout_are_named_not_drawn(tmp_path):
+    steps = np.arange(4)
+    series = {"loss": (steps, np.array([2.0, 1.5, 1.2, 1.0])), "loss_bone": (steps, np.zeros(4)),
+              "loss_vis": (steps, np.array([0.0, 0.1, 0.0, 0.0]))}  # zero at some steps only: drawn
+    drawn, left_out = drawn_loss_series(series)
+    assert list(drawn) == ["loss", "loss_vis"] and left_out == ["loss_bone"]
+    only_zero = {"loss_bone": (steps, np.zeros(4))}
+    assert drawn_loss_series(only_zero) == (only_zero, [])  # nothing else to draw: keep it
+    many = {f"run{i}/loss": (steps, np.linspace(2, 1, 4) + i) for i in range(8)}  # legend beside the axes
+    assert plot_loss_curves({**many, **series}, tmp_path / "many.png").read_bytes()[:8] == PNG_MAGIC
 
 
 def _summary(folder, step, aj):

@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import re
+import textwrap
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence, Union
 
@@ -283,7 +284,9 @@ def read_loss_log(path: PathLike, kind: Optional[str] = "train") -> dict[str, tu
 
     Returns:
         series name -> (steps (M,) int64, values (M,) float64), for every numeric field whose name
-        contains "loss" (TensorBoard: every scalar tag containing "loss"), sorted by step.
+        contains "loss" (TensorBoard: every scalar tag containing "loss"), sorted by step. A step
+        logged twice (a run stopped after its last checkpoint and resumed from it logs the steps in
+        between again) keeps its last record in the file, the one of the run that continued.
     """
     p = Path(path)
     if p.is_dir():
@@ -303,20 +306,20 @@ def read_loss_log(path: PathLike, kind: Optional[str] = "train") -> dict[str, tu
     records = _read_csv_log(p) if p.suffix.lower() == ".csv" else _read_jsonl(p)
     if kind is not None:
         records = [r for r in records if r.get("kind", kind) == kind]
-    series: dict[str, list[tuple[int, float]]] = {}
+    series: dict[str, dict[int, float]] = {}
     for r in records:
         step = r.get("step")
         if not isinstance(step, (int, float)) or isinstance(step, bool):
             continue
         for k, v in r.items():
             if "loss" in k.lower() and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
-                series.setdefault(k, []).append((int(step), float(v)))
+                series.setdefault(k, {})[int(step)] = float(v)  # a later record of the same step wins
     if not series:
         raise ValueError(f"{p}: no records with a 'step' and a numeric '*loss*' field")
     out = {}
-    for k, pts in series.items():
-        pts.sort(key=lambda sv: sv[0])
-        out[k] = (np.array([s for s, _ in pts], np.int64), np.array([v for _, v in pts], np.float64))
+    for k, by_step in series.items():
+        steps = sorted(by_step)
+        out[k] = (np.array(steps, np.int64), np.array([by_step[s] for s in steps], np.float64))
     return out
 
 
@@ -385,13 +388,29 @@ def plot_metric_vs_step(
         plt.close(fig)
 
 
+LEGEND_INSIDE_MAX = 6  # more legend entries than this go beside the axes instead of over the curves
+
+
+def drawn_loss_series(series: dict[str, tuple[np.ndarray, np.ndarray]]
+                      ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], list[str]]:
+    """The series worth a line, and the names of those left out: a loss term that is exactly zero at
+    every step (switched off in that run, e.g. the pose terms of a run without keypoints) is named in
+    the plot's legend title instead of drawn as a flat line. If every series is zero, all are drawn."""
+    zero = [k for k, (_, v) in series.items() if len(v) and not np.any(v)]
+    if len(zero) == len(series):
+        return dict(series), []
+    return {k: sv for k, sv in series.items() if k not in zero}, zero
+
+
 def plot_loss_curves(series: dict[str, tuple[np.ndarray, np.ndarray]], path: PathLike, title: str = "",
                      smooth: int = 1, log_y: bool = True) -> Path:
-    """Loss against step, one line per series (optionally a running mean over ``smooth`` records)."""
+    """Loss against step, one line per series (optionally a running mean over ``smooth`` records).
+    Series that are zero throughout are listed in the legend's title, not drawn (:func:`drawn_loss_series`)."""
     if not series:
         raise ValueError("no loss series to plot")
     if smooth < 1:
         raise ValueError(f"smooth must be >= 1, got {smooth}")
+    series, zero = drawn_loss_series(series)
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     try:
@@ -407,7 +426,12 @@ def plot_loss_curves(series: dict[str, tuple[np.ndarray, np.ndarray]], path: Pat
         ax.set_ylabel("loss")
         ax.set_title(title)
         ax.grid(True, alpha=0.3)
-        ax.legend()
+        legend_title = textwrap.fill("zero throughout, not drawn: " + ", ".join(zero), 48) if zero else None
+        if len(series) > LEGEND_INSIDE_MAX:
+            ax.legend(title=legend_title, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
+                      title_fontsize="small")
+        else:
+            ax.legend(title=legend_title, fontsize="small", title_fontsize="small")
         return _save_png(fig, Path(path))
     finally:
         plt.close(fig)
