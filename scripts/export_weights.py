@@ -6,7 +6,7 @@
 
 The source may be a ``model_final.safetensors`` or a training checkpoint (``.ckpt``). The model is rebuilt from
 the file's own config (plus ``--vis-threshold``, ``--iters``, ``--refine-resolution``, ``--flip-ensemble``,
-``--feedback``, ``--local-grid``, ``--local-grid-extent``), loaded
+``--feedback``, ``--local-grid``, ``--local-grid-extent``, ``--model-resolution``), loaded
 strictly, and saved as float32 safetensors with the config in its metadata.
 The script prints the file's sha256: pin it in ``cotracker.hub.REGISTRY`` (loading checks it).
 """
@@ -16,9 +16,21 @@ import argparse
 import sys
 from pathlib import Path
 
-from cotracker.hub import REGISTRY, build_cotracker, save_checkpoint
+from cotracker.hub import REGISTRY, build_cotracker, load_state_dict_strict, save_checkpoint
+from cotracker.models.cotracker2 import CoTracker2
+from cotracker.training.trainer import adapt_pos_emb
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "src" / "cotracker" / "weights"
+
+
+def with_model_resolution(model: CoTracker2, hw: tuple[int, int]) -> CoTracker2:
+    """The same weights in a model whose ``model_resolution`` is ``hw`` (its ``pos_emb`` table recomputed)."""
+    try:
+        other = CoTracker2(model.config.replace(model_resolution=hw))
+    except ValueError as e:
+        raise SystemExit(f"export_weights: --model-resolution: {e}")
+    load_state_dict_strict(other, adapt_pos_emb(model.state_dict(), other.state_dict(), "--model-resolution"))
+    return other.eval()
 
 
 def main(argv=None) -> int:
@@ -42,8 +54,19 @@ def main(argv=None) -> int:
                          "(scripts/tune_inference.py candidates :lgK)")
     ap.add_argument("--local-grid-extent", type=float, default=None, metavar="F",
                     help="side of those grids, a fraction of the model-resolution width (default 0.1)")
+    ap.add_argument("--model-resolution", type=int, nargs=2, default=None, metavar=("H", "W"),
+                    help="resolution of the predictors' first pass, when the weights were trained at another one "
+                         "(e.g. trained at the second pass's 384x512, shipped with a 192x256 first pass); only the "
+                         "fixed sin-cos pos_emb table changes")
+    ap.add_argument("--out", type=Path, default=None, metavar="FILE",
+                    help="write this .safetensors instead of the package's file (a candidate to measure before it "
+                         "ships; print its sha256 all the same)")
     args = ap.parse_args(argv)
+    if args.out is not None and args.out.suffix != ".safetensors":
+        raise SystemExit(f"export_weights: --out must name a .safetensors file, got {args.out}")
     model = build_cotracker(args.source, device="cpu")
+    if args.model_resolution is not None:
+        model = with_model_resolution(model, tuple(args.model_resolution))
     changes = {}
     if args.vis_threshold is not None:
         changes["vis_threshold"] = args.vis_threshold
@@ -63,7 +86,7 @@ def main(argv=None) -> int:
         model.config = model.config.replace(**changes)
     except ValueError as e:
         raise SystemExit(f"export_weights: {e}")
-    dest = WEIGHTS_DIR / REGISTRY[args.name].filename
+    dest = args.out if args.out is not None else WEIGHTS_DIR / REGISTRY[args.name].filename
     digest = save_checkpoint(model, dest)
     n = sum(p.numel() for p in model.parameters())
     print(f"wrote {dest} ({dest.stat().st_size / 1e6:.1f} MB, {n:,} parameters, "

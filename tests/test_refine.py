@@ -211,6 +211,40 @@ def test_export_script_stores_the_inference_settings(tmp_path, monkeypatch, load
         export.main([str(tmp_path / "src.safetensors"), "cotracker2-synth", "--refine-resolution", "97", "144"])
 
 
+def test_export_script_sets_the_first_pass_resolution(tmp_path, monkeypatch, load_script):
+    # weights trained at the second pass's resolution ship with the usual first pass: only pos_emb's table changes
+    from cotracker.hub import build_cotracker, load_state_dict_file, save_checkpoint
+
+    export = load_script("export_weights")
+    monkeypatch.setattr(export, "WEIGHTS_DIR", tmp_path)
+    trained_fine = tiny_model(model_resolution=FINE)
+    save_checkpoint(trained_fine, tmp_path / "src.safetensors")
+    assert export.main([str(tmp_path / "src.safetensors"), "cotracker2-synth", "--model-resolution", "64", "96",
+                        "--refine-resolution", *map(str, FINE)]) == 0
+    shipped = build_cotracker(tmp_path / "cotracker2-synth.safetensors")
+    assert shipped.config.model_resolution == (64, 96) and shipped.config.refine_resolution == FINE
+    src_sd, _ = load_state_dict_file(tmp_path / "src.safetensors")
+    out_sd, _ = load_state_dict_file(tmp_path / "cotracker2-synth.safetensors")
+    assert set(src_sd) == set(out_sd)
+    assert all(torch.equal(out_sd[k], v) for k, v in src_sd.items() if k != "pos_emb")
+    assert tuple(out_sd["pos_emb"].shape[2:]) == (16, 24)
+    # the same weights built at 64x96 from scratch track identically
+    same = tiny_model()
+    same.load_state_dict({**src_sd, "pos_emb": same.pos_emb})
+    video = torch.rand(1, 8, 3, 64, 96) * 255
+    q = torch.tensor([[[0.0, 20.0, 30.0], [2.0, 50.0, 10.0]]])
+    a, b = shipped(video, q, iters=2), same(video, q, iters=2)
+    assert torch.allclose(a.coords, b.coords) and torch.allclose(a.vis, b.vis)
+    with pytest.raises(SystemExit, match="model-resolution"):
+        export.main([str(tmp_path / "src.safetensors"), "cotracker2-synth", "--model-resolution", "65", "96"])
+    # --out: a candidate file outside the package, the same bytes as the package file would get
+    assert export.main([str(tmp_path / "src.safetensors"), "cotracker2-synth", "--model-resolution", "64", "96",
+                        "--refine-resolution", *map(str, FINE), "--out", str(tmp_path / "cand.safetensors")]) == 0
+    assert (tmp_path / "cand.safetensors").read_bytes() == (tmp_path / "cotracker2-synth.safetensors").read_bytes()
+    with pytest.raises(SystemExit, match="--out must name a .safetensors file"):
+        export.main([str(tmp_path / "src.safetensors"), "cotracker2-synth", "--out", str(tmp_path / "c.pth")])
+
+
 def test_evaluate_and_track_pose_pass_no_refine(monkeypatch, tmp_path):
     import cotracker.evaluation as evaluation
     from cotracker.cli import main

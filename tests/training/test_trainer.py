@@ -113,6 +113,33 @@ def test_finetune_from_checkpoint_with_frozen_vis_head(tmp_path):
         train(bad)
 
 
+def test_finetune_at_another_model_resolution(tmp_path):
+    # pos_emb is a fixed sin-cos table of the model resolution's grid: weights trained at 64x96 continue at
+    # 128x192 (as the second pass runs them), every learned weight carried over unchanged
+    from cotracker.hub import load_state_dict_file, save_checkpoint
+    from cotracker.models.embeddings import sincos_2d_grid
+    from cotracker.training.trainer import adapt_pos_emb, build_model
+
+    base = build_model(_tiny(tmp_path / "base"))
+    weights = tmp_path / "base.safetensors"
+    save_checkpoint(base, weights)
+    base_sd, _ = load_state_dict_file(weights)
+    big = build_model(_tiny(tmp_path / "big", f"model.init_checkpoint={weights}", "data.crop_size=[128, 192]",
+                            "model.overrides={model_resolution: [128, 192]}"))
+    sd = big.state_dict()
+    assert tuple(sd["pos_emb"].shape[2:]) == (32, 48) and tuple(base_sd["pos_emb"].shape[2:]) == (16, 24)
+    assert torch.equal(sd["pos_emb"], sincos_2d_grid(sd["pos_emb"].shape[1], (32, 48)))
+    assert all(torch.equal(sd[k], v) for k, v in base_sd.items() if k != "pos_emb")
+    # a table that is not the sin-cos one (a learned or altered embedding) is not replaced: the strict load refuses
+    altered = dict(base_sd, pos_emb=base_sd["pos_emb"] + 0.01)
+    assert adapt_pos_emb(altered, sd)["pos_emb"] is altered["pos_emb"]
+    altered_file = tmp_path / "altered.pth"
+    torch.save(altered, altered_file)
+    with pytest.raises(ValueError, match="does not fit the configured model.*pos_emb"):
+        build_model(_tiny(tmp_path / "big2", f"model.init_checkpoint={altered_file}", "data.crop_size=[128, 192]",
+                          "model.overrides={model_resolution: [128, 192]}"))
+
+
 def test_pose_mixture_with_validation_and_bf16(tmp_path):
     out = tmp_path / "pose"
     cfg = load_config("tiny_pose", [f"trainer.out_dir={out}", "trainer.num_steps=2", "trainer.val_every=2",
