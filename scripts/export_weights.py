@@ -16,9 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from cotracker.hub import REGISTRY, build_cotracker, load_state_dict_strict, save_checkpoint
+from cotracker.hub import REGISTRY, adapt_pos_emb, build_cotracker, load_state_dict_strict, save_checkpoint
 from cotracker.models.cotracker2 import CoTracker2
-from cotracker.training.trainer import adapt_pos_emb
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "src" / "cotracker" / "weights"
 

@@ -15,7 +15,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional, Union
+from typing import Any, Mapping, Optional, Union
 
 import torch
 from torch import nn
@@ -274,6 +274,30 @@ def config_from_state_dict(sd: Mapping[str, torch.Tensor]) -> TrackerConfig:
             num_virtual_tracks=num_virtual,
         ),
     )
+
+
+def adapt_pos_emb(sd: dict, own: dict, source: Any = "the checkpoint") -> dict:
+    """``sd`` with its ``pos_emb`` replaced by the model's when only the grid differs.
+
+    ``pos_emb`` is a fixed sin-cos table over the feature grid of ``model_resolution``, not a learned weight
+    (:func:`cotracker.models.embeddings.sincos_2d_grid`), so weights trained at one model resolution can be
+    trained further at another (e.g. at the second pass's 384x512). The replacement happens only if the
+    checkpoint's table is exactly that sin-cos table of its own grid; anything else is left for the strict load
+    to refuse.
+    """
+    from cotracker.models.embeddings import sincos_2d_grid
+
+    theirs, mine = sd.get("pos_emb"), own.get("pos_emb")
+    if theirs is None or mine is None or tuple(theirs.shape) == tuple(mine.shape):
+        return sd
+    if theirs.dim() != 4 or theirs.shape[:2] != mine.shape[:2]:
+        return sd
+    table = sincos_2d_grid(int(theirs.shape[1]), (int(theirs.shape[2]), int(theirs.shape[3])))
+    if not torch.allclose(theirs.float().cpu(), table, atol=1e-5):
+        return sd
+    logger.info("%s: pos_emb grid %s -> %s (a fixed sin-cos table for the configured model_resolution)",
+                source, tuple(theirs.shape[2:]), tuple(mine.shape[2:]))
+    return dict(sd, pos_emb=mine)
 
 
 def load_state_dict_strict(model: nn.Module, sd: Mapping[str, torch.Tensor]) -> None:

@@ -116,9 +116,9 @@ def test_finetune_from_checkpoint_with_frozen_vis_head(tmp_path):
 def test_finetune_at_another_model_resolution(tmp_path):
     # pos_emb is a fixed sin-cos table of the model resolution's grid: weights trained at 64x96 continue at
     # 128x192 (as the second pass runs them), every learned weight carried over unchanged
-    from cotracker.hub import load_state_dict_file, save_checkpoint
+    from cotracker.hub import adapt_pos_emb, load_state_dict_file, save_checkpoint
     from cotracker.models.embeddings import sincos_2d_grid
-    from cotracker.training.trainer import adapt_pos_emb, build_model
+    from cotracker.training.trainer import build_model
 
     base = build_model(_tiny(tmp_path / "base"))
     weights = tmp_path / "base.safetensors"

@@ -27,7 +27,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, Optional, Union
+from typing import NamedTuple, Optional, Union
 
 import numpy as np
 import torch
@@ -131,7 +131,7 @@ def build_model(cfg: TrainConfig, encoder: Optional[Union[str, Path]] = None):
         torch.manual_seed(cfg.trainer.seed)
         model = CoTracker2(tracker_cfg)
     if cfg.model.init_checkpoint:
-        from cotracker.hub import load_state_dict_file, load_state_dict_strict, resolve_checkpoint
+        from cotracker.hub import adapt_pos_emb, load_state_dict_file, load_state_dict_strict, resolve_checkpoint
 
         path = resolve_checkpoint(cfg.model.init_checkpoint)
         if path.suffix == ".ckpt":  # one of our training checkpoints: take its model weights
@@ -160,30 +160,6 @@ def build_model(cfg: TrainConfig, encoder: Optional[Union[str, Path]] = None):
     if cfg.model.freeze_vis_head:
         model.vis_predictor.requires_grad_(False)
     return model
-
-
-def adapt_pos_emb(sd: dict, own: dict, source: Any = "the checkpoint") -> dict:
-    """``sd`` with its ``pos_emb`` replaced by the model's when only the grid differs.
-
-    ``pos_emb`` is a fixed sin-cos table over the feature grid of ``model_resolution``, not a learned weight
-    (:func:`cotracker.models.embeddings.sincos_2d_grid`), so weights trained at one model resolution can be
-    trained further at another (e.g. at the second pass's 384x512). The replacement happens only if the
-    checkpoint's table is exactly that sin-cos table of its own grid; anything else is left for the strict load
-    to refuse.
-    """
-    from cotracker.models.embeddings import sincos_2d_grid
-
-    theirs, mine = sd.get("pos_emb"), own.get("pos_emb")
-    if theirs is None or mine is None or tuple(theirs.shape) == tuple(mine.shape):
-        return sd
-    if theirs.dim() != 4 or theirs.shape[:2] != mine.shape[:2]:
-        return sd
-    table = sincos_2d_grid(int(theirs.shape[1]), (int(theirs.shape[2]), int(theirs.shape[3])))
-    if not torch.allclose(theirs.float().cpu(), table, atol=1e-5):
-        return sd
-    logger.info("%s: pos_emb grid %s -> %s (a fixed sin-cos table for the configured model_resolution)",
-                source, tuple(theirs.shape[2:]), tuple(mine.shape[2:]))
-    return dict(sd, pos_emb=mine)
 
 
 def _merge(base: dict, over: dict, where: str) -> dict:
