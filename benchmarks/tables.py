@@ -24,7 +24,8 @@ TRACKERS = [("static", "static points"), ("lk", "Lucas-Kanade"),
             ("session5b", "session 5: synth_small_cont4 (8900 steps; second pass, flip ensemble, feedback)"),
             ("session7", "session 7: synth_small_cont6 (10100 steps, real textures)"),
             ("session8", "session 8: synth_small_cont7 without a local grid (threshold 0.40)"),
-            ("cotracker2-synth", "cotracker2-synth (shipped: synth_small_cont7, 11700 steps, real textures, 40% articulated; "
+            ("session9", "session 9: synth_small_cont7 with a 3x3 local grid (threshold 0.35)"),
+            ("cotracker2-synth", "cotracker2-synth (shipped: synth_small_hires, 11700 steps + 600 at 384x512; "
                                  "3x3 local grid)"),
             ("cotracker2-synth-nolocalgrid", "cotracker2-synth without its local grid (`--local-grid 0`)"),
             ("cotracker2-synth-noensemble", "cotracker2-synth, one tracker (`--no-ensemble`)"),

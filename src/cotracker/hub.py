@@ -74,7 +74,7 @@ REGISTRY: dict[str, CheckpointEntry] = {
         CheckpointEntry("cotracker2", "cotracker2.pth", None, "Meta's CoTracker2 (window 8), CC BY-NC; place it by hand"),
         CheckpointEntry("cotracker2v1", "cotracker2v1.pth", None, "Meta's CoTracker2.1 (window 16), CC BY-NC; place it by hand"),
         CheckpointEntry("cotracker2-synth", "cotracker2-synth.safetensors",
-                        "221f7ec01e6d4d43fe58dea9aae4e9159f577eb1e67d13c54f3b8ecbb9d140c2",
+                        "f355e7c1a5d10df9209122fef73494427579ebd203b32ba8426e31a4a992c321",
                         "our CoTracker2 trained on synthetic data (Apache-2.0, shipped)", packaged=True),
         CheckpointEntry("cotracker2-synth-pose", "cotracker2-synth-pose.safetensors",
                         "4e501767aec9fc4a9799bf1d02aa0eb1d937cabaf26a78b7a781525bd462de54",
@@ -331,8 +331,6 @@ def save_checkpoint(model: CoTracker2, path: PathLike) -> str:
     Returns:
         The sha256 hex digest of the written file.
     """
-    from safetensors.torch import save_file
-
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -343,8 +341,11 @@ def save_checkpoint(model: CoTracker2, path: PathLike) -> str:
             # The official wrapped layout, plus our config (plain types, readable with weights_only=True).
             torch.save({"model": sd, CONFIG_METADATA_KEY: model.config.to_dict()}, tmp)
         else:
+            # our own writer: the same weights and config give the same bytes (and sha256) on every export
+            from .io.safetensors_file import safetensors_bytes  # noqa: PLC0415
+
             meta = {CONFIG_METADATA_KEY: json.dumps(model.config.to_dict()), "format": "pt"}
-            save_file(sd, tmp, metadata=meta)
+            tmp.write_bytes(safetensors_bytes(sd, meta))
         digest = sha256_file(tmp)
     return digest
 

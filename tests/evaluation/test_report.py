@@ -6,12 +6,14 @@ import pytest
 
 from cotracker.cli import main
 from cotracker.evaluation.report import (
+    LEGEND_INSIDE_MAX,
     checkpoint_step,
     comparison_table,
     drawn_loss_series,
     list_step_checkpoints,
     markdown_table,
     plot_loss_curves,
+    plot_metric_vs_step,
     read_loss_log,
 )
 
@@ -94,6 +96,22 @@ def test_loss_terms_that_are_zero_throughout_are_named_not_drawn(tmp_path):
     assert drawn_loss_series(only_zero) == (only_zero, [])  # nothing else to draw: keep it
     many = {f"run{i}/loss": (steps, np.linspace(2, 1, 4) + i) for i in range(8)}  # legend beside the axes
     assert plot_loss_curves({**many, **series}, tmp_path / "many.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def _png_width(path):
+    return int.from_bytes(path.read_bytes()[16:20], "big")  # the IHDR chunk's width
+
+
+def test_a_long_legend_goes_beside_the_axes(tmp_path):
+    steps = np.arange(4)
+    few = {f"run{i}/loss": (steps, np.linspace(2, 1, 4) + i) for i in range(2)}
+    many = {f"run{i}/loss": (steps, np.linspace(2, 1, 4) + i) for i in range(LEGEND_INSIDE_MAX + 1)}
+    assert _png_width(plot_loss_curves(many, tmp_path / "many.png")) > 1.1 * _png_width(
+        plot_loss_curves(few, tmp_path / "few.png"))
+    points = [{"step": s, "tracker": f"run{i}", "aggregate": {"average_jaccard": 0.1 * s + i}}
+              for s in (100, 200) for i in range(LEGEND_INSIDE_MAX + 1)]
+    assert _png_width(plot_metric_vs_step(points, ["average_jaccard"], tmp_path / "many_steps.png")) > 1.1 * _png_width(
+        plot_metric_vs_step(points[:2], ["average_jaccard"], tmp_path / "few_steps.png"))
 
 
 def _summary(folder, step, aj):

@@ -334,6 +334,17 @@ def _pyplot():
     return plt
 
 
+LEGEND_INSIDE_MAX = 6  # more legend entries than this go beside the axes instead of over the curves
+
+
+def _legend(ax, entries: int, **kwargs) -> None:
+    """Up to ``LEGEND_INSIDE_MAX`` entries inside the axes (``kwargs`` may choose where), more beside them, where
+    they cannot hide a curve (the saved PNG grows to fit them)."""
+    if entries > LEGEND_INSIDE_MAX:
+        kwargs.update(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(fontsize="small", **kwargs)
+
+
 def _save_png(fig, path: Path) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
@@ -382,13 +393,10 @@ def plot_metric_vs_step(
         ax.set_ylabel("metric (mean over videos)")
         ax.set_title(title)
         ax.grid(True, alpha=0.3)
-        ax.legend(loc="lower right", fontsize="small")  # accuracy rises with the step: the lower right stays empty
+        _legend(ax, drawn, loc="lower right")  # accuracy rises with the step: the lower right stays empty
         return _save_png(fig, Path(path))
     finally:
         plt.close(fig)
-
-
-LEGEND_INSIDE_MAX = 6  # more legend entries than this go beside the axes instead of over the curves
 
 
 def drawn_loss_series(series: dict[str, tuple[np.ndarray, np.ndarray]]
@@ -427,11 +435,7 @@ def plot_loss_curves(series: dict[str, tuple[np.ndarray, np.ndarray]], path: Pat
         ax.set_title(title)
         ax.grid(True, alpha=0.3)
         legend_title = textwrap.fill("zero throughout, not drawn: " + ", ".join(zero), 48) if zero else None
-        if len(series) > LEGEND_INSIDE_MAX:
-            ax.legend(title=legend_title, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
-                      title_fontsize="small")
-        else:
-            ax.legend(title=legend_title, fontsize="small", title_fontsize="small")
+        _legend(ax, len(series), title=legend_title, title_fontsize="small")
         return _save_png(fig, Path(path))
     finally:
         plt.close(fig)

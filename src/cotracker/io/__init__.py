@@ -6,6 +6,7 @@
 * :mod:`cotracker.io.queries` — query points from CSV/JSON files, grids and segmentation masks.
 * :mod:`cotracker.io.atomic` — files and output folders that appear complete or not at all.
 * :mod:`cotracker.io.shards` — a large file (a checkpoint) split into parts of bounded size and joined back.
+* :mod:`cotracker.io.safetensors_file` — a byte-for-byte reproducible ``.safetensors`` writer.
 
 Submodules are imported explicitly (``from cotracker.io.video import read_video``) so that importing
 one of them does not pull in the others' dependencies.

@@ -130,9 +130,7 @@ def pretrain_encoder(cfg, out_path, device: Optional[torch.device] = None) -> En
     training mixture (same sampler, ``trainer.seed``), and is written atomically to ``out_path`` as safetensors
     with ``fnet.*`` keys. Progress goes to the log every ``trainer.log_every`` steps.
     """
-    from safetensors.torch import save_file  # noqa: PLC0415
-
-    from cotracker.io.atomic import atomic_path  # noqa: PLC0415
+    from cotracker.io.safetensors_file import save_safetensors  # noqa: PLC0415
     from cotracker.training.data import mix_seed  # noqa: PLC0415
     from cotracker.training.trainer import _make_loader, build_model  # noqa: PLC0415
 
@@ -176,6 +174,5 @@ def pretrain_encoder(cfg, out_path, device: Optional[torch.device] = None) -> En
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     sd = {ENCODER_PREFIX + k: v.detach().cpu().contiguous() for k, v in fnet.state_dict().items()}
-    with atomic_path(out_path) as tmp:
-        save_file(sd, tmp, metadata={"format": "pt", "stage": "encoder_pretrain", "steps": str(pc.steps)})
+    save_safetensors(sd, out_path, metadata={"format": "pt", "stage": "encoder_pretrain", "steps": str(pc.steps)})
     return EncoderPretrainResult(pc.steps, float(last.loss.detach()), last.accuracy, out_path, time.perf_counter() - t0)
