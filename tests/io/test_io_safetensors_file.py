@@ -71,6 +71,8 @@ def test_bad_input_is_refused_with_a_message():
         safetensors_bytes({"x": torch.zeros(1, dtype=torch.complex64)})
     with pytest.raises(ValueError, match="__metadata__"):
         safetensors_bytes({"__metadata__": torch.zeros(1)})
+    with pytest.raises(ValueError, match="non-empty strings"):
+        safetensors_bytes({"x": torch.zeros(1), 3: torch.zeros(1)})
 
 
 def test_a_failed_write_leaves_the_old_file(tmp_path):

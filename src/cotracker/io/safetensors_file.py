@@ -51,7 +51,7 @@ def safetensors_bytes(tensors: Mapping[str, torch.Tensor], metadata: Optional[Ma
             raise TypeError(f"safetensors metadata must map str to str; not so for {bad[:5]} (json.dumps the values)")
         header["__metadata__"] = dict(sorted(metadata.items()))
     chunks, offset = [], 0
-    for name in sorted(tensors):
+    for name in sorted(tensors, key=str):
         t = tensors[name]
         if not isinstance(name, str) or not name or name == "__metadata__":
             raise ValueError(f"tensor name {name!r} cannot be stored: names are non-empty strings other than '__metadata__'")
