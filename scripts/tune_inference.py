@@ -85,6 +85,8 @@ def main(argv=None) -> int:
     ap.add_argument("checkpoint")
     ap.add_argument("--clips", type=int, default=8)
     ap.add_argument("--seed", type=int, default=3_000_000)
+    ap.add_argument("--frames", type=int, default=24, metavar="T",
+                    help="frames per clip (default 24, as the benchmark; long clips test drift, e.g. 80 like BADJA bear)")
     kind = ap.add_mutually_exclusive_group()
     kind.add_argument("--articulated", action="store_true",
                       help="clips with articulated limbs, thin bars and plain surfaces (SyntheticEvalConfig.articulated)")
@@ -97,14 +99,17 @@ def main(argv=None) -> int:
                     help="ITERS:HxW or ITERS:none, optionally :flip, :fb, :lgK[xE] "
                          f"(default: {' '.join(DEFAULT_CANDIDATES)})")
     args = ap.parse_args(argv)
+    if args.frames < 2:
+        raise SystemExit(f"--frames must be at least 2 (a query frame and one to track into), got {args.frames}")
     if 1_000_000 <= args.seed < 1_010_000:
         raise SystemExit("--seed overlaps the benchmark's held-out seeds (1000000...); choose another")
     candidates = args.candidates or [parse_candidate(c) for c in DEFAULT_CANDIDATES]
     synthetic = SyntheticEvalConfig.variant(articulated=args.articulated, fences=args.fences, limbs=args.limbs,
-                                            num_sequences=args.clips, seed=args.seed, **photo_options(args, prefix="synthetic-"))
+                                            num_sequences=args.clips, num_frames=args.frames, seed=args.seed,
+                                            **photo_options(args, prefix="synthetic-"))
     config = EvalConfig(dataset="synthetic", synthetic=synthetic, progress=False)
     samples = list(iter_dataset(config)[1])
-    print(f"{len(samples)} clips, seeds {args.seed}..{args.seed + len(samples) - 1}, "
+    print(f"{len(samples)} clips of {synthetic.num_frames} frames, seeds {args.seed}..{args.seed + len(samples) - 1}, "
           f"{synthetic.traj_per_sample} queries each")
     print("| iters | second pass | flip ensemble | feedback | local grid | " + " | ".join(COLUMNS) + " | seconds |")
     print("|---:|---|---|---|---|" + "---:|" * (len(COLUMNS) + 1))

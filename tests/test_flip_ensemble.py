@@ -8,7 +8,6 @@
 """
 from __future__ import annotations
 
-
 import pytest
 import torch
 
@@ -209,6 +208,18 @@ def test_export_and_tuning_scripts(tmp_path, monkeypatch, load_script):
     for bad in ["4:384x512:flop", "4", "4:384:flip", "x:none", "4:none:fb:flip"]:
         with pytest.raises(Exception, match="optionally followed by :flip"):
             tune.parse_candidate(bad)
+
+
+def test_tune_inference_scores_clips_of_the_requested_length(tmp_path, capsys, load_script):
+    from cotracker.hub import save_checkpoint
+
+    tune = load_script("tune_inference")
+    save_checkpoint(tiny_model(), tmp_path / "m.safetensors")
+    assert tune.main([str(tmp_path / "m.safetensors"), "--clips", "1", "--frames", "12", "--candidates", "1:none"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1 clips of 12 frames, seeds 3000000..3000000") and "best: --iters 1" in out
+    with pytest.raises(SystemExit, match="at least 2"):
+        tune.main([str(tmp_path / "m.safetensors"), "--frames", "1"])
 
 
 def test_calibration_script_can_calibrate_the_ensemble(tmp_path, monkeypatch, capsys, load_script):
