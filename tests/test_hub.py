@@ -54,6 +54,12 @@ def test_save_reload_identical(tmp_path, model, inputs, suffix):
     assert torch.equal(load_checkpoint(str(path)).kp_emb, model.kp_emb)
 
 
+def test_saving_the_same_model_twice_gives_the_same_bytes(tmp_path, model):
+    """The registry pins digests: re-running a shipped file's export must reproduce its sha256."""
+    a, b = save_checkpoint(model, tmp_path / "a.safetensors"), save_checkpoint(model, tmp_path / "b.safetensors")
+    assert a == b and (tmp_path / "a.safetensors").read_bytes() == (tmp_path / "b.safetensors").read_bytes()
+
+
 def test_official_layouts_plain_and_wrapped(tmp_path, model, inputs):
     sd = model.state_dict()
     torch.save(sd, tmp_path / "plain.pth")
