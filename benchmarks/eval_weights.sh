@@ -78,15 +78,17 @@ steps() {  # accuracy against training steps of the general model (first pass on
   run_steps synth_small_cont6 synth_small 8900  # the sixth (real textures) from the end of the fourth
   run_steps synth_small_cont7 synth_small 10100  # the seventh (40% articulated) from the end of the sixth
   run_steps synth_small_cont8 "synth_small_cont8 (not shipped)" 11700  # the eighth (a quarter of the queries on limbs), a branch from the seventh
-  # the last (shipped) continuation trains the model at 384x512: its training checkpoints carry that resolution, so
-  # their first pass runs at 384x512 and is not comparable with the 192x256 curve; its own line
+  # the last two continuations (synth_small_hires, then synth_small_hires2, shipped) train the model at 384x512: their
+  # training checkpoints carry that resolution, so their first pass runs at 384x512 and is not comparable with the
+  # 192x256 curve; one line of their own
   run_steps synth_small_hires "synth_small_hires (first pass at 384x512)" 11700
+  run_steps synth_small_hires2 "synth_small_hires (first pass at 384x512)" 12300  # 1200 more at 384x512 (the same line)
   # steps_synth_small_v0: the same for the end-to-end run without the encoder stage, when present.
   # benchmarks/results/accuracy_vs_step.md keeps the points whose checkpoints are gone (sessions 2-4 trained on
   # machines that were not kept); folders evaluated now win over its rows for the same step.
   local logs=()
   for r in synth_small synth_small_cont synth_small_cont2 synth_small_cont3 synth_small_cont4 synth_small_cont6 \
-           synth_small_cont7 synth_small_cont8 synth_small_hires; do
+           synth_small_cont7 synth_small_cont8 synth_small_hires synth_small_hires2; do
     [ -f "runs/$r/log.jsonl" ] && logs+=("runs/$r/log.jsonl")
   done
   local results=(benchmarks/results/accuracy_vs_step.md)
