@@ -26,11 +26,15 @@ TRACKERS = [("static", "static points"), ("lk", "Lucas-Kanade"),
             ("session8", "session 8: synth_small_cont7 without a local grid (threshold 0.40)"),
             ("session9", "session 9: synth_small_cont7 with a 3x3 local grid (threshold 0.35)"),
             ("session11", "session 11: synth_small_hires (11700 steps + 600 at 384x512; 3x3 local grid)"),
-            ("cotracker2-synth", "cotracker2-synth (shipped: synth_small_hires2, 11700 steps + 1800 at 384x512; "
-                                 "3x3 local grid)"),
+            ("session12", "session 12: synth_small_hires2 (11700 steps + 1800 at 384x512; 3x3 local grid)"),
+            ("cotracker2-synth", "cotracker2-synth (shipped: synth_small_gpu2, hires2 + 610 steps of 8 clips at "
+                                 "384x512 on a lent H200; 3x3 local grid)"),
+            ("session12-nolocalgrid", "session 12's file without its local grid (`--local-grid 0`)"),
             ("cotracker2-synth-nolocalgrid", "cotracker2-synth without its local grid (`--local-grid 0`)"),
             ("session11-noensemble", "session 11's file, one tracker (`--no-ensemble`)"),
             ("session11-norefine", "session 11's file, one tracker, first pass only (`--no-ensemble --no-refine`)"),
+            ("session12-noensemble", "session 12's file, one tracker (`--no-ensemble`)"),
+            ("session12-norefine", "session 12's file, one tracker, first pass only (`--no-ensemble --no-refine`)"),
             ("cotracker2-synth-noensemble", "cotracker2-synth, one tracker (`--no-ensemble`)"),
             ("cotracker2-synth-norefine", "cotracker2-synth, one tracker, first pass only (`--no-ensemble --no-refine`)"),
             ("cotracker2-synth-pose", "cotracker2-synth-pose (shipped)")]

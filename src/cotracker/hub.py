@@ -74,7 +74,7 @@ REGISTRY: dict[str, CheckpointEntry] = {
         CheckpointEntry("cotracker2", "cotracker2.pth", None, "Meta's CoTracker2 (window 8), CC BY-NC; place it by hand"),
         CheckpointEntry("cotracker2v1", "cotracker2v1.pth", None, "Meta's CoTracker2.1 (window 16), CC BY-NC; place it by hand"),
         CheckpointEntry("cotracker2-synth", "cotracker2-synth.safetensors",
-                        "582abdafb4c5c22961a298e9ed5efaac752d91976cc746cc6255fe0fa6e08238",
+                        "64a2c4f63d37e87957549ffb7e604be942c5401d1fc1bbcb45c6fcfc5272e6a0",
                         "our CoTracker2 trained on synthetic data (Apache-2.0, shipped)", packaged=True),
         CheckpointEntry("cotracker2-synth-pose", "cotracker2-synth-pose.safetensors",
                         "4e501767aec9fc4a9799bf1d02aa0eb1d937cabaf26a78b7a781525bd462de54",

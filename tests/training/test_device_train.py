@@ -15,8 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "device_train.sh"
 
 
-def _run(out, run_dir, *extra, env_out=True):
-    env = dict(os.environ, ACCEL="cpu", PYTHON=sys.executable, OMP_NUM_THREADS="1")
+def _run(out, run_dir, *extra, env_out=True, env=None):
+    env = dict(os.environ, ACCEL="cpu", PYTHON=sys.executable, OMP_NUM_THREADS="1", **(env or {}))
     if env_out:
         env["OUT"] = str(out)
     else:
@@ -46,3 +46,19 @@ def test_without_out_it_says_what_to_set(tmp_path):
     assert res.returncode != 0 and "set OUT" in res.stderr
     res = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, env=dict(os.environ, OUT=str(tmp_path)))
     assert res.returncode == 2 and "usage:" in res.stderr
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_fit_seconds_probes_then_sets_the_steps(tmp_path):
+    out, run_dir = tmp_path / "out", tmp_path / "run"
+    out.mkdir()
+    env = {"FIT_SECONDS": "45", "START_SECONDS": "25", "PROBE_STEPS": "9"}  # a few seconds for the real run
+    res = _run(out, run_dir, "trainer.num_steps=1000", env=env)
+    assert res.returncode == 0, res.stderr + res.stdout
+    probe = (out / "probe.log").read_text()
+    assert "trained tiny to step 9" in probe
+    line = [ln for ln in probe.splitlines() if ln.startswith("FIT_SECONDS=45")][0]
+    steps = int(line.split("trainer.num_steps=")[1].split()[0])
+    assert 1 <= steps < 1000  # the probe's count replaced the config's
+    assert f"trained tiny to step {steps}" in (out / "train.log").read_text()
+    assert not (tmp_path / "run.probe").exists()

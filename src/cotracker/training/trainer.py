@@ -266,9 +266,21 @@ def _make_loader(cfg: TrainConfig, rank: int, start_micro: int, datasets: Option
     )
     loader = DataLoader(
         mixture, batch_sampler=sampler, num_workers=cfg.data.num_workers, collate_fn=collate_samples,
-        persistent_workers=False, pin_memory=False,
+        persistent_workers=False, pin_memory=False, worker_init_fn=_one_thread_per_worker,
     )
     return loader, sampler
+
+
+def _one_thread_per_worker(worker_id: int) -> None:
+    """Data workers each use one thread: N workers with a thread per core each would oversubscribe the cores N-fold
+    (the scene generator's torch and OpenCV calls are small)."""
+    torch.set_num_threads(1)
+    try:
+        import cv2  # noqa: PLC0415
+
+        cv2.setNumThreads(1)
+    except ImportError:  # OpenCV is optional for training
+        pass
 
 
 def _overlay_frames(batch: CoTrackerData, coords: torch.Tensor, vis: torch.Tensor, queries: torch.Tensor) -> np.ndarray:
