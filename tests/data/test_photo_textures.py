@@ -155,3 +155,10 @@ def test_photo_frames_script_writes_the_bank_as_photos(photo_dir, tmp_path):
         assert a.shape == b.shape and diff(a, b) < 8  # JPEG's loss (chroma subsampling of saturated noise)
     # each photo is its own frame, not a neighbour's (the clip scrolls by 4 px a frame)
     assert diff(src.frames[0], back.frames[0]) < diff(src.frames[0], back.frames[3]) / 2
+
+    # a second run into the same folder changes nothing and says why
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert mod.main([str(photo_dir), str(out), "--exclude", "heldout", "--per-video", "4"]) == 2
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert mod.main([str(tmp_path / "missing"), str(tmp_path / "o2")]) == 2 and not (tmp_path / "o2").exists()
+    assert mod.main([str(photo_dir), str(tmp_path / "o3"), "--per-video", "0"]) == 2

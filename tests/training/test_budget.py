@@ -31,6 +31,8 @@ def test_steps_for_budget_numbers_and_errors():
         steps_for_budget(0.5, -3.0)
     with pytest.raises(ValueError, match="margin"):
         steps_for_budget(0.5, 100.0, margin=0.0)
+    with pytest.raises(ValueError, match="skip must be"):
+        probe_sec_per_step(_records(), skip=-1)
     with pytest.raises(ValueError, match="need more than 1"):
         probe_sec_per_step(_records()[:2])
 

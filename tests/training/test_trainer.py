@@ -206,3 +206,18 @@ def test_official_format_folders_mixture(tmp_path):
     with pytest.raises(FileNotFoundError, match="PoseTrack annotation folder .*nowhere does not exist"):
         train(bad, stop_after=0)
     assert not (tmp_path / "bad").exists()  # nothing written before the data is checked
+
+
+def test_data_workers_run_one_thread_each():
+    """The loader's workers set one torch thread (N workers x all cores would oversubscribe the machine)."""
+    from cotracker.training.trainer import _make_loader, _one_thread_per_worker
+
+    cfg = load_config("tiny")
+    loader, _ = _make_loader(cfg, rank=0, start_micro=0)
+    assert loader.worker_init_fn is _one_thread_per_worker
+    before = torch.get_num_threads()
+    try:
+        _one_thread_per_worker(0)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

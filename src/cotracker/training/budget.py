@@ -10,11 +10,12 @@ first, and this module turns their ``sec_per_step`` records into the step count 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
+
+from cotracker.training.logging import read_jsonl
 
 __all__ = ["probe_sec_per_step", "steps_for_budget", "main"]
 
@@ -24,6 +25,8 @@ def probe_sec_per_step(records: Iterable[dict], skip: int = 1) -> float:
 
     The first ``skip`` records are left out: they hold the start (data workers filling their first batches).
     """
+    if skip < 0:
+        raise ValueError(f"skip must be >= 0, got {skip}")
     train = sorted((r for r in records if r.get("kind") == "train" and "sec_per_step" in r), key=lambda r: r["step"])
     if len(train) <= skip:
         raise ValueError(f"the probe logged {len(train)} train record(s); need more than {skip} to time a step "
@@ -54,10 +57,10 @@ def steps_for_budget(sec_per_step: float, seconds: float, margin: float = 0.85, 
     return max(minimum, int(seconds * margin / sec_per_step))
 
 
-def _read_jsonl(path: Path) -> list[dict]:
+def _read_probe_log(path: Path) -> list[dict]:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such log; the probe run writes log.jsonl in its trainer.out_dir")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return read_jsonl(path)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -68,7 +71,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--skip", type=int, default=1, help="first train records to leave out (the start)")
     args = ap.parse_args(argv)
     try:
-        sps = probe_sec_per_step(_read_jsonl(args.log), skip=args.skip)
+        sps = probe_sec_per_step(_read_probe_log(args.log), skip=args.skip)
         steps = steps_for_budget(sps, args.seconds, margin=args.margin)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
