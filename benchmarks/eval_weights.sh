@@ -83,6 +83,8 @@ steps() {  # accuracy against training steps of the general model (first pass on
   # 192x256 curve; one line of their own
   run_steps synth_small_hires "synth_small_hires (first pass at 384x512)" 11700
   run_steps synth_small_hires2 "synth_small_hires (first pass at 384x512)" 12300  # 1200 more at 384x512 (the same line)
+  # the run on the lent GPU (8 clips per step, so its steps are not the others'): only its last checkpoint came back
+  run_steps synth_small_gpu2 "synth_small_gpu2 (8 clips per step, first pass at 384x512)" 13500
   # steps_synth_small_v0: the same for the end-to-end run without the encoder stage, when present.
   # benchmarks/results/accuracy_vs_step.md keeps the points whose checkpoints are gone (sessions 2-4 trained on
   # machines that were not kept); folders evaluated now win over its rows for the same step.

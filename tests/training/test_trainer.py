@@ -221,3 +221,25 @@ def test_data_workers_run_one_thread_each():
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_bf16_on_a_cpu_without_native_bf16_is_flagged(monkeypatch, caplog):
+    from cotracker.training import trainer as tr
+
+    avx2 = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n\nprocessor\t: 1\nflags\t\t: fpu sse2 avx avx2 fma\n"
+    sapphire = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n"
+    assert tr.cpu_lacks_native_bf16(avx2)
+    assert not tr.cpu_lacks_native_bf16(sapphire)
+    assert not tr.cpu_lacks_native_bf16("no flag lines here")  # unknown: no claim
+    assert tr.cpu_lacks_native_bf16("flags\t: avx512_bf16x avx2\n")  # a longer name is not the flag
+
+    cfg = load_config("tiny", ["trainer.precision=bf16-mixed"])
+    monkeypatch.setattr(tr, "cpu_lacks_native_bf16", lambda cpuinfo=None: True)
+    with caplog.at_level("WARNING", logger="cotracker.training.trainer"):
+        tr._warn_slow_precision(cfg, torch.device("cpu"))
+    assert "32-true" in caplog.text and "bf16-mixed" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="cotracker.training.trainer"):
+        tr._warn_slow_precision(load_config("tiny", ["trainer.precision=32-true"]), torch.device("cpu"))
+        tr._warn_slow_precision(cfg, torch.device("meta"))  # not a CPU: nothing to say
+    assert caplog.text == ""
