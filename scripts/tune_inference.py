@@ -130,7 +130,7 @@ def main(argv=None) -> int:
     print(f"best: --iters {c.iters}" + ("" if c.refine is False else f" --refine-resolution {c.refine[0]} {c.refine[1]}")
           + (" --flip-ensemble" if c.flip else "") + (" --feedback" if c.feedback else "")
           + (f" --local-grid {c.local_grid} --local-grid-extent {c.local_extent:g}" if c.local_grid else "")
-          + f" (delta_avg {100 * best[0]:.1f})")
+          + f" (delta_avg {100 * best[0]:.1f}; unrounded {100 * best[0]:.3f})")
     return 0
 
 

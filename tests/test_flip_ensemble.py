@@ -8,6 +8,8 @@
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -218,6 +220,7 @@ def test_tune_inference_scores_clips_of_the_requested_length(tmp_path, capsys, l
     assert tune.main([str(tmp_path / "m.safetensors"), "--clips", "1", "--frames", "12", "--candidates", "1:none"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("1 clips of 12 frames, seeds 3000000..3000000") and "best: --iters 1" in out
+    assert re.search(r"\(delta_avg \d+\.\d; unrounded \d+\.\d{3}\)", out)
     with pytest.raises(SystemExit, match="at least 2"):
         tune.main([str(tmp_path / "m.safetensors"), "--frames", "1"])
 
