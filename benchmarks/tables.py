@@ -37,7 +37,9 @@ TRACKERS = [("static", "static points"), ("lk", "Lucas-Kanade"),
             ("session12-norefine", "session 12's file, one tracker, first pass only (`--no-ensemble --no-refine`)"),
             ("cotracker2-synth-noensemble", "cotracker2-synth, one tracker (`--no-ensemble`)"),
             ("cotracker2-synth-norefine", "cotracker2-synth, one tracker, first pass only (`--no-ensemble --no-refine`)"),
-            ("cotracker2-synth-pose", "cotracker2-synth-pose (shipped)")]
+            ("session5-pose", "session 5's pose model: synth_small_cont3 + 200 pose steps at 192x256 (no local grid)"),
+            ("cotracker2-synth-pose", "cotracker2-synth-pose (shipped: 0.3 x cotracker2-synth + 0.7 x synth_pose3, "
+                                      "weight-space blend; 3x3 local grid)")]
 POSE_RUNS = [
     ("pose_base", "scenes only (runs/synth_small, the general model they start from)", "absent"),
     ("pose_people_absent", "people only", "absent"),

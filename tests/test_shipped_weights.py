@@ -92,6 +92,7 @@ def test_the_shipped_pose_model_tracks_with_keypoint_ids():
     video, queries, truth = _translating_clip(dx=-2.5, dy=1.5, seed=1)
     predictor = CoTrackerPredictor(checkpoint="cotracker2-synth-pose")
     assert predictor.flip_ensemble and predictor.feedback and predictor.refine_shape == (384, 512)  # the settings ship with the weights
+    assert (predictor.local_grid_size, predictor.local_grid_extent) == (3, 0.1)  # since session 17 (NOTES.md)
     ids = torch.arange(queries.shape[1])[None] % 17
     with torch.no_grad():
         tracks, _ = predictor(video, queries=queries, keypoint_ids=ids)

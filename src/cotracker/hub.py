@@ -77,7 +77,7 @@ REGISTRY: dict[str, CheckpointEntry] = {
                         "64a2c4f63d37e87957549ffb7e604be942c5401d1fc1bbcb45c6fcfc5272e6a0",
                         "our CoTracker2 trained on synthetic data (Apache-2.0, shipped)", packaged=True),
         CheckpointEntry("cotracker2-synth-pose", "cotracker2-synth-pose.safetensors",
-                        "4e501767aec9fc4a9799bf1d02aa0eb1d937cabaf26a78b7a781525bd462de54",
+                        "9edbf00b6aeb66e08e420025a92f85c61bcded2ac4a497429a8dd82c9c496192",
                         "our pose variant with keypoint embeddings (Apache-2.0, shipped)", packaged=True),
     ]
 }

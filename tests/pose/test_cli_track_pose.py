@@ -3,13 +3,13 @@ import re
 
 import numpy as np
 import pytest
+from pose_helpers import HW, VELOCITY, ShiftModel, person, posetrack_json, random_video
 
 from cotracker import cli
 from cotracker.commands import track_pose as cmd
 from cotracker.io.video import read_video, write_video
 from cotracker.pose.keypoints import COCO_KEYPOINTS, POSETRACK_KEYPOINTS
 from cotracker.predictor import CoTrackerPredictor
-from pose_helpers import HW, VELOCITY, ShiftModel, person, posetrack_json, random_video
 
 T = 8
 
@@ -33,7 +33,7 @@ def gt_json(tmp_path):
 def fake(monkeypatch):
     """Route the command to a predictor around the constant-velocity fake (no checkpoint needed)."""
     model = ShiftModel(num_keypoints=17)
-    monkeypatch.setattr(cmd, "_build_predictor", lambda checkpoint, device, refine=True, ensemble=True: CoTrackerPredictor(model=model))
+    monkeypatch.setattr(cmd, "_build_predictor", lambda checkpoint, device, refine=True, ensemble=True, local_grid=None: CoTrackerPredictor(model=model))
     return model
 
 
@@ -62,6 +62,32 @@ def test_end_to_end_with_a_tiny_random_model(tmp_path, clip, gt_json):
     assert len(doc["annotations"]) == 2 * T
     overlay = read_video(out / cmd.OVERLAY_NAME)
     assert overlay.frames.shape == (T, *HW, 3)
+
+
+def test_local_grid_option(tmp_path, clip, gt_json, capsys):
+    """--local-grid overrides the weights' local grid (the shipped pose file carries a 3x3 one); 1 is refused."""
+    from cotracker.hub import save_checkpoint
+    from cotracker.models.config import tiny
+    from cotracker.models.cotracker2 import CoTracker2
+
+    ckpt = tmp_path / "tiny_pose_lg.safetensors"
+    save_checkpoint(CoTracker2(tiny(num_keypoints=17).replace(local_grid_size=3)), ckpt)
+    assert cmd._build_predictor(str(ckpt), "cpu").local_grid_size == 3
+    assert cmd._build_predictor(str(ckpt), "cpu", local_grid=0).local_grid_size == 0
+    assert cmd._build_predictor(str(ckpt), "cpu", local_grid=2).local_grid_size == 2
+    runs = {}
+    for k in ("0", "3"):
+        out = tmp_path / f"out{k}"
+        assert _run(clip, "--keypoints", gt_json, "--checkpoint", ckpt, "--device", "cpu", "--out", out,
+                    "--local-grid", k, "--no-overlay", "--no-ensemble") == 0
+        runs[k] = np.load(out / cmd.NPZ_NAME)["tracks"]
+    assert runs["0"].shape == runs["3"].shape == (2, T, 17, 2)  # the grids' tracks are dropped
+    assert not np.allclose(runs["0"], runs["3"])  # the context points reach the keypoints' tracks
+    out = tmp_path / "bad"
+    assert _run(clip, "--keypoints", gt_json, "--checkpoint", ckpt, "--out", out, "--local-grid", "1") == 2
+    err = capsys.readouterr().err
+    assert "local_grid" in err and "at least 2" in err, err
+    assert not out.exists()
 
 
 def test_values_frames_range_and_query_frame(tmp_path, clip, gt_json, fake):

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import logging
+import sys
 from pathlib import Path
 from typing import Optional, Union
 
-from cotracker.commands._args import add_refine_options, refine_choice
+from cotracker.commands._args import add_refine_options, non_negative_int, refine_choice
 
 __all__ = ["add_parser", "run", "parse_frames", "parse_query_frame", "NPZ_NAME", "JSON_NAME", "OVERLAY_NAME"]
 
@@ -108,6 +108,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     model.add_argument("--no-support-grid", action="store_true", help="track the keypoints without context points")
     add_refine_options(model)
     model.add_argument("--no-ensemble", action="store_true", help="track with one tracker instead of the flip ensemble the shipped weights use by default (3x faster, more lost points)")
+    model.add_argument("--local-grid", type=non_negative_int, default=None, metavar="K",
+                       help="track a KxK grid of extra points around every keypoint as context (default: the weights' "
+                            "setting, 3 for the shipped pose weights; 0 turns it off: faster)")
     smooth = p.add_argument_group("smoothing (One-Euro filter)")
     smooth.add_argument("--smooth", action="store_true", help="smooth the tracks over time (removes jitter, little lag)")
     smooth.add_argument("--smooth-min-cutoff", type=float, default=1.0, metavar="HZ",
@@ -135,7 +138,7 @@ def _video_name(source: str) -> str:
 
 
 def _build_predictor(checkpoint: Optional[str], device: str, refine: Union[bool, tuple] = True,
-                     ensemble: bool = True):
+                     ensemble: bool = True, local_grid: Optional[int] = None):
     """A predictor for ``checkpoint`` (default: the hub's pose checkpoint; the hub explains a missing file)."""
     from cotracker import hub
     from cotracker.predictor import CoTrackerPredictor, inference_overrides
@@ -143,7 +146,7 @@ def _build_predictor(checkpoint: Optional[str], device: str, refine: Union[bool,
     if checkpoint is None:
         checkpoint = getattr(hub, "DEFAULT_POSE_CHECKPOINT", "cotracker2-synth-pose")
     return CoTrackerPredictor(checkpoint=checkpoint, device=device,
-                              **inference_overrides(refine=refine, flip_ensemble=ensemble))
+                              **inference_overrides(refine=refine, flip_ensemble=ensemble, local_grid=local_grid))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -168,7 +171,8 @@ def run(args: argparse.Namespace) -> int:
     check_output_dir(out_dir, args.overwrite)  # fail before any work
     kfile = read_keypoints_file(args.keypoints, layout=args.layout)
     device = resolve_device(args.device)
-    predictor = _build_predictor(args.checkpoint, device, refine=refine_choice(args), ensemble=not args.no_ensemble)  # before decoding: a missing checkpoint fails fast
+    predictor = _build_predictor(args.checkpoint, device, refine=refine_choice(args), ensemble=not args.no_ensemble,
+                                 local_grid=args.local_grid)  # before decoding: a missing checkpoint fails fast
 
     show = not args.no_progress and sys.stderr.isatty()  # the same bars as `cotracker track`
     expected = FrameSelection(start, end).count(probe_video(args.video).num_frames)
