@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from cotracker.geometry import flip_points, grid_points, rescale_points, rescale_queries
 from cotracker.models.config import check_local_grid, is_valid_resolution
 from cotracker.models.windows import window_starts
+from cotracker.polish import PolishConfig, polish_tracks
 from cotracker.types import TrackResult
 
 __all__ = ["CoTrackerPredictor", "CoTrackerOnlinePredictor", "OnlineState", "resize_video", "inference_overrides"]
@@ -110,6 +111,27 @@ def _resolve_switch(value: Any, config: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be None (the weights' default), True or False, got {_describe(value)}")
     return value
+
+
+def _resolve_polish(value: Any, config: Any) -> Optional[PolishConfig]:
+    """The LK polish: None -> the weights' config value (none if unset), False -> none, True -> the weights'
+    settings or else :class:`PolishConfig`'s defaults, a :class:`PolishConfig` -> itself."""
+    weights = getattr(config, "polish", None)
+    if value is None:
+        return weights
+    if value is False:
+        return None
+    if value is True:
+        return weights if weights is not None else PolishConfig()
+    if isinstance(value, PolishConfig):
+        return value
+    raise TypeError(f"polish must be None (the weights' default), True, False or a cotracker.polish.PolishConfig, "
+                    f"got {_describe(value)}")
+
+
+def _stream_ind(stream: Any) -> int:
+    """The first frame of the next window of a streaming state (a tuple of states with the flip ensemble)."""
+    return int((stream[0] if isinstance(stream, tuple) else stream).ind)
 
 
 # The members of the flip ensemble: the frames as they are, mirrored left-right, upside-down.
@@ -480,6 +502,7 @@ class _PredictorBase(nn.Module):
         feedback: Optional[bool] = None,
         local_grid_size: Optional[int] = None,
         local_grid_extent: Optional[float] = None,
+        polish: Union[None, bool, PolishConfig] = None,
     ) -> None:
         super().__init__()
         if model is not None and checkpoint is not None:
@@ -518,6 +541,8 @@ class _PredictorBase(nn.Module):
         if local_grid_extent is None:
             local_grid_extent = getattr(config, "local_grid_extent", None) or 0.1
         self.local_grid_size, self.local_grid_extent = check_local_grid(local_grid_size, local_grid_extent)
+        #: settings of the Lucas-Kanade polish of the final tracks (:mod:`cotracker.polish`), or None for none
+        self.polish = _resolve_polish(polish, config)
 
     @property
     def device(self) -> torch.device:
@@ -688,6 +713,18 @@ class _PredictorBase(nn.Module):
         _correct_query_frames(tracks, visible, queries_input)
         return TrackResult(tracks, visible)
 
+    def _polish_clip(self, frames: torch.Tensor, tracks: torch.Tensor, visible: torch.Tensor, query_frames: torch.Tensor,
+                     hw: Sequence[int], backward: bool = False, start: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """:func:`~cotracker.polish.polish_tracks` of one clip's (T, N, 2) ``hw``-pixel tracks on ``frames``
+        (T, 3, h, w): at the frames' own resolution, which is ``hw`` or, for callers that pass frames already
+        resized, the model resolution."""
+        frame_hw = (int(frames.shape[-2]), int(frames.shape[-1]))
+        same = frame_hw == tuple(hw)
+        xy = tracks if same else rescale_points(tracks, hw, frame_hw)
+        out = polish_tracks(frames, xy, visible, query_frames, self.polish, backward=backward, start=start)
+        out = out if same else rescale_points(out, frame_hw, hw)
+        return out.to(tracks.dtype)
+
     def _model_kwargs(self, keypoint_ids: Optional[torch.Tensor]) -> dict:
         return {} if keypoint_ids is None else {"keypoint_ids": keypoint_ids}
 
@@ -740,6 +777,11 @@ class CoTrackerPredictor(_PredictorBase):
             ``model.config.local_grid_size``; 0: none (the official predictor's behaviour).
         local_grid_extent: side of each local grid as a fraction of the model-resolution width (0.1: about 50
             pixels of a 512-wide model input, the official extent). Default (None): the weights' setting, else 0.1.
+        polish: sharpen the final tracks with a guarded Lucas-Kanade chain at the input resolution
+            (:mod:`cotracker.polish`: LK from frame to frame, started at the model's position, kept only where the
+            model calls the point visible, LK's round trip agrees and it stays within a small radius of the model).
+            Default (None): the weights' ``model.config.polish`` (our shipped small models); False: never (official);
+            True: the weights' settings or else :class:`~cotracker.polish.PolishConfig`'s; or a ``PolishConfig``.
     """
 
     def __init__(
@@ -758,10 +800,12 @@ class CoTrackerPredictor(_PredictorBase):
         feedback: Optional[bool] = None,
         local_grid_size: Optional[int] = None,
         local_grid_extent: Optional[float] = None,
+        polish: Union[None, bool, PolishConfig] = None,
     ) -> None:
         super().__init__(checkpoint, model, device, iters, vis_threshold, support_grid_size,
                          default_vis_threshold=0.9, refine_resolution=refine_resolution, flip_ensemble=flip_ensemble,
-                         feedback=feedback, local_grid_size=local_grid_size, local_grid_extent=local_grid_extent)
+                         feedback=feedback, local_grid_size=local_grid_size, local_grid_extent=local_grid_extent,
+                         polish=polish)
         self.dense_grid_size = _check_int(dense_grid_size, "dense_grid_size", 1)
         if resize_dtype not in (torch.float32, torch.float16, torch.bfloat16, torch.uint8):
             raise ValueError(f"resize_dtype must be float32, float16, bfloat16 or uint8, got {resize_dtype}")
@@ -850,8 +894,10 @@ class CoTrackerPredictor(_PredictorBase):
             add_support_grid = grid_size == 0 or segm_mask is not None
         kp = self._resolve_keypoint_ids(keypoint_ids, B, queries_model.shape[1], queries is not None)
         video_m, owned = self._to_model_resolution(video)
-        return self._track(video_m, owned, queries_model, queries_input, hw, bool(add_support_grid),
-                           backward_tracking, kp, local=queries is not None)
+        result = self._track(video_m, owned, queries_model, queries_input, hw, bool(add_support_grid),
+                             backward_tracking, kp, local=queries is not None)
+        del video_m
+        return self._polish_result(result, video, hw, queries_input, backward_tracking)
 
     # -- steps -------------------------------------------------------------------------------------------
 
@@ -863,6 +909,19 @@ class CoTrackerPredictor(_PredictorBase):
             moved = video.to(device)
             return moved, moved.data_ptr() != video.data_ptr()
         return resize_video(video, self.interp_shape, device=device, dtype=self.resize_dtype), True
+
+    def _polish_result(self, result: TrackResult, video: torch.Tensor, hw: Sequence[int], queries_input: torch.Tensor,
+                       backward: bool) -> TrackResult:
+        """The Lucas-Kanade polish of every clip of ``result`` (no-op without one); query frames stay pinned."""
+        if self.polish is None:
+            return result
+        query_frames = queries_input[..., 0].long()  # (B, N), as _correct_query_frames truncates them
+        tracks = torch.stack([
+            self._polish_clip(video[b], result.tracks[b], result.visibility[b], query_frames[b], hw, backward=backward)
+            for b in range(int(video.shape[0]))
+        ])
+        _correct_query_frames(tracks, result.visibility, queries_input)
+        return TrackResult(tracks.contiguous(), result.visibility)
 
     def _run(self, video_m: torch.Tensor, queries: torch.Tensor, kp: Optional[torch.Tensor]):
         with _eval_mode(self.model):
@@ -944,6 +1003,7 @@ class CoTrackerPredictor(_PredictorBase):
             queries_input = q[None].expand(B, -1, -1)  # (B, rows*cols, 3)
             queries_model = rescale_queries(queries_input, hw, self.interp_shape)
             res = self._track(video_m, owned, queries_model, queries_input, hw, False, backward_tracking, None)
+            res = self._polish_result(res, video, hw, queries_input, backward_tracking)
             tracks.append(res.tracks)
             visible.append(res.visibility)
         return TrackResult(torch.cat(tracks, dim=2), torch.cat(visible, dim=2))
@@ -984,6 +1044,10 @@ class OnlineState:
         refine_stream: the streaming state of the coarse-to-fine pass (None until the first chunk, or without one);
             with the flip ensemble, a tuple of the members' states.
         result: the tracks of all frames seen so far (None until the first chunk).
+        polished: with the Lucas-Kanade polish, (B, F, N, 2) the polished tracks of the frames ``[0, F)`` that no
+            later window changes (input pixels; None before the first chunk or without the polish).
+        polish_frame: with the polish, (B, 3, h, w) frame ``F - 1`` as streamed, where the next chunk's chain
+            starts.
     """
 
     queries: torch.Tensor
@@ -994,6 +1058,8 @@ class OnlineState:
     stream: Any = None
     refine_stream: Any = None
     result: Optional[TrackResult] = None
+    polished: Optional[torch.Tensor] = None
+    polish_frame: Optional[torch.Tensor] = None
 
     @property
     def batch_size(self) -> int:
@@ -1030,7 +1096,9 @@ class CoTrackerOnlinePredictor(_PredictorBase):
 
     Args:
         checkpoint, model, device, iters, support_grid_size, refine_resolution, flip_ensemble, feedback,
-            local_grid_size, local_grid_extent: as :class:`CoTrackerPredictor`.
+            local_grid_size, local_grid_extent, polish: as :class:`CoTrackerPredictor`. The polish runs on each
+            chunk's frames as they come (forward in time only), so the last result equals the offline predictor's
+            without backward tracking.
         vis_threshold: a point is visible where the probability exceeds this; default: the weights' calibrated
             threshold (``model.config.vis_threshold``), else 0.6 (official online).
     """
@@ -1049,10 +1117,12 @@ class CoTrackerOnlinePredictor(_PredictorBase):
         feedback: Optional[bool] = None,
         local_grid_size: Optional[int] = None,
         local_grid_extent: Optional[float] = None,
+        polish: Union[None, bool, PolishConfig] = None,
     ) -> None:
         super().__init__(checkpoint, model, device, iters, vis_threshold, support_grid_size,
                          default_vis_threshold=0.6, refine_resolution=refine_resolution, flip_ensemble=flip_ensemble,
-                         feedback=feedback, local_grid_size=local_grid_size, local_grid_extent=local_grid_extent)
+                         feedback=feedback, local_grid_size=local_grid_size, local_grid_extent=local_grid_extent,
+                         polish=polish)
         self._default_state: Optional[OnlineState] = None
 
     @property
@@ -1173,7 +1243,52 @@ class CoTrackerOnlinePredictor(_PredictorBase):
                 chunk_m, state.stream, state.refine_stream, state.queries, state.keypoint_ids
             )
         result = self._finalize(coords, vis, state.num_points, state.queries_input, state.video_hw)
-        return result, dataclasses.replace(state, stream=stream, refine_stream=refine, result=result)
+        polished = frame = None
+        if self.polish is not None:
+            result, polished, frame = self._polish_chunk(result, chunk, state, _stream_ind(stream))
+        return result, dataclasses.replace(state, stream=stream, refine_stream=refine, result=result,
+                                           polished=polished, polish_frame=frame)
+
+    def _polish_chunk(self, result: TrackResult, chunk: torch.Tensor, state: OnlineState, next_ind: int
+                      ) -> tuple[TrackResult, torch.Tensor, torch.Tensor]:
+        """Polish the frames of ``result`` after the last final one of ``state``, chaining from it.
+
+        Frames before ``next_ind`` (the next window's first frame) are final: no later window changes them. The
+        chain of this chunk starts at the state's last final frame (or at each query frame), the frames after
+        ``next_ind`` are polished for this result and again, from the final frames, with the next chunk.
+
+        Returns:
+            (the polished result, the polished final frames, the last final frame as streamed).
+        """
+        T_seen, Tc = int(result.tracks.shape[1]), int(chunk.shape[1])
+        ind = T_seen - Tc  # the chunk's first frame
+        query_frames = state.queries_input[..., 0].long()  # (B, N)
+        if state.polished is None:
+            first, frames, done = 0, chunk, None
+        else:
+            first = int(state.polished.shape[1]) - 1  # the last final frame, just before this chunk
+            if first != ind - 1:
+                raise ValueError(f"video_chunk must start at frame {first + 1} (the stream's next window), but the "
+                                 f"tracker is at frame {ind}; stream video[:, ind : ind + {self.window_len}] for "
+                                 f"ind = 0, {self.step}, {2 * self.step}, ...")
+            if tuple(state.polish_frame.shape[-2:]) != tuple(chunk.shape[-2:]):
+                raise ValueError(f"video_chunk frames are {tuple(chunk.shape[-2:])} but the previous chunk's were "
+                                 f"{tuple(state.polish_frame.shape[-2:])}: stream every chunk at one size")
+            frames = torch.cat([state.polish_frame[:, None], chunk], dim=1)  # (B, 1 + Tc, 3, h, w)
+            done = state.polished
+        tracks = result.tracks[:, first:].clone()  # (B, T_seen - first, N, 2)
+        if done is not None:
+            tracks[:, 0] = done[:, -1]
+        start = (query_frames - first).clamp(min=0)  # (B, N): each chain's first frame in ``frames``
+        new = torch.stack([
+            self._polish_clip(frames[b], tracks[b], result.visibility[b, first:], start[b], state.video_hw,
+                              start=start[b])
+            for b in range(int(chunk.shape[0]))
+        ])
+        full = new if done is None else torch.cat([done, new[:, 1:]], dim=1)  # (B, T_seen, N, 2)
+        _correct_query_frames(full, result.visibility, state.queries_input)
+        last = min(next_ind, T_seen) - 1  # the last final frame after this chunk
+        return TrackResult(full.contiguous(), result.visibility), full[:, : last + 1], chunk[:, last - ind]
 
     def finish(self, state: OnlineState) -> TrackResult:
         """The tracks of every frame streamed into ``state`` (the last :meth:`step_chunk` result)."""

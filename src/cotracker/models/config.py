@@ -12,6 +12,8 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
+from cotracker.polish import PolishConfig
+
 __all__ = [
     "EncoderConfig",
     "CorrelationConfig",
@@ -139,6 +141,8 @@ class TrackerConfig:
         local_grid_size: points per side of the grid of extra points the predictors track by default around every
             explicit query for these weights (``CoTrackerPredictor(local_grid_size=...)``); 0 = none (official).
         local_grid_extent: side of those grids, a fraction of the model-resolution width.
+        polish: settings of the Lucas-Kanade polish the predictors apply by default to these weights' final tracks
+            (:mod:`cotracker.polish`); None = none (official).
     """
 
     window_len: int = 8
@@ -157,6 +161,7 @@ class TrackerConfig:
     feedback: bool = False
     local_grid_size: int = 0
     local_grid_extent: float = 0.1
+    polish: Optional[PolishConfig] = None
 
     def __post_init__(self) -> None:
         if self.vis_threshold is not None and not 0.0 <= float(self.vis_threshold) <= 1.0:
@@ -165,6 +170,8 @@ class TrackerConfig:
             isinstance(self.inference_iters, bool) or not isinstance(self.inference_iters, int) or self.inference_iters < 1
         ):
             raise ValueError(f"TrackerConfig.inference_iters must be a positive int or None, got {self.inference_iters!r}")
+        if self.polish is not None and not isinstance(self.polish, PolishConfig):
+            raise ValueError(f"TrackerConfig.polish must be None or a PolishConfig, got {self.polish!r}")
         for name in ("flip_ensemble", "feedback"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"TrackerConfig.{name} must be True or False, got {getattr(self, name)!r}")
@@ -248,14 +255,15 @@ class TrackerConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "TrackerConfig":
         """Inverse of :meth:`to_dict`. Missing keys take defaults; unknown keys raise ``ValueError``."""
-        subs = {"encoder": EncoderConfig, "correlation": CorrelationConfig, "transformer": TransformerConfig}
+        subs = {"encoder": EncoderConfig, "correlation": CorrelationConfig, "transformer": TransformerConfig,
+                "polish": PolishConfig}
         if not isinstance(data, Mapping):
             raise ValueError(f"TrackerConfig.from_dict expects a mapping, got {type(data).__name__}")
         kwargs = dict(_check_keys(cls, data, "TrackerConfig"))
         for name, sub_cls in subs.items():
             if name in kwargs:
                 sub = kwargs[name]
-                if isinstance(sub, sub_cls):
+                if isinstance(sub, sub_cls) or (sub is None and name == "polish"):
                     continue
                 if not isinstance(sub, Mapping):
                     raise ValueError(f"TrackerConfig.{name} must be a mapping, got {type(sub).__name__}")
