@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Reproduces the accuracy tables of BENCHMARKS.md ("Shipped weights", "Pose experiment"):
 #   bash benchmarks/eval_weights.sh [baselines|general|cotracker2-synth|cotracker2-synth-pose|no-refine|no-ensemble|
-#                                    articulated|limbs|pose|steps|all]
+#                                    no-polish|articulated|limbs|pose|steps|all]
 # Results go to bench/<benchmark>_<tracker>/ (summary.md, summary.json, per_video.json, summary.csv).
 # Needs ../shared/data (BADJA) beside the checkout; the synthetic sets are generated from fixed seeds.
 # CPU: set THREADS=1 when something else runs (two 2-thread torch processes on 2 cores slow each other ~10x).
@@ -99,10 +99,21 @@ steps() {  # accuracy against training steps of the general model (first pass on
     ${logs[@]:+--log "${logs[@]}"} --smooth 5 --out "$OUT/report_synth_small"
 }
 
-no_refine() {  # the shipped general model as one tracker without its second pass (its first pass alone)
+no_refine() {  # the shipped general model as one tracker without its second pass (its first pass alone), unpolished
   local n=cotracker2-synth-norefine
-  evaluate "synthetic_$n" --checkpoint cotracker2-synth --no-refine --no-ensemble --name $n $SYN
-  evaluate "badja_$n" --checkpoint cotracker2-synth --no-refine --no-ensemble --name $n $BADJA
+  evaluate "synthetic_$n" --checkpoint cotracker2-synth --no-refine --no-ensemble --no-polish --name $n $SYN
+  evaluate "badja_$n" --checkpoint cotracker2-synth --no-refine --no-ensemble --no-polish --name $n $BADJA
+}
+
+no_polish() {  # the shipped general file without its Lucas-Kanade polish (the file as shipped in sessions 14-17)
+  local n=cotracker2-synth-nopolish
+  people_set
+  evaluate "synthetic_$n" --checkpoint cotracker2-synth --no-polish --name $n $SYN
+  evaluate "badja_$n" --checkpoint cotracker2-synth --no-polish --name $n $BADJA
+  evaluate "people_$n" --checkpoint cotracker2-synth --no-polish --name $n $POSE
+  articulated cotracker2-synth-nopolish cotracker2-synth --no-polish
+  evaluate limbs_cotracker2-synth-nopolish --checkpoint cotracker2-synth --no-polish --name cotracker2-synth-nopolish \
+    $SYN --synthetic-limbs
 }
 
 articulated() {  # label, checkpoint, extra options: scenes with articulated limbs, thin bars and plain surfaces
@@ -112,14 +123,14 @@ articulated() {  # label, checkpoint, extra options: scenes with articulated lim
 limbs() {  # few queries on articulated limbs (held-out seeds; the calibration set of NOTES "Session 9" uses 3100000..)
   for t in static lk; do evaluate "limbs_$t" --tracker "$t" $SYN --synthetic-limbs; done
   evaluate limbs_cotracker2-synth --checkpoint cotracker2-synth --name cotracker2-synth $SYN --synthetic-limbs
-  local n=cotracker2-synth-nolocalgrid  # the shipped model without its local grid
-  evaluate "limbs_$n" --checkpoint cotracker2-synth --local-grid 0 --name $n $SYN --synthetic-limbs
+  local n=cotracker2-synth-nolocalgrid  # the shipped model without its local grid (and without its polish)
+  evaluate "limbs_$n" --checkpoint cotracker2-synth --local-grid 0 --no-polish --name $n $SYN --synthetic-limbs
 }
 
-no_ensemble() {  # the shipped general model as one tracker (first and second pass, no flip ensemble)
+no_ensemble() {  # the shipped general model as one tracker (first and second pass, no flip ensemble), unpolished
   local n=cotracker2-synth-noensemble
-  evaluate "synthetic_$n" --checkpoint cotracker2-synth --no-ensemble --name $n $SYN
-  evaluate "badja_$n" --checkpoint cotracker2-synth --no-ensemble --name $n $BADJA
+  evaluate "synthetic_$n" --checkpoint cotracker2-synth --no-ensemble --no-polish --name $n $SYN
+  evaluate "badja_$n" --checkpoint cotracker2-synth --no-ensemble --no-polish --name $n $BADJA
 }
 
 case "${1:-all}" in
@@ -130,12 +141,13 @@ case "${1:-all}" in
   steps) steps ;;
   no-refine) no_refine ;;
   no-ensemble) no_ensemble ;;
+  no-polish) no_polish ;;
   articulated)
     for t in static lk; do evaluate "articulated_$t" --tracker "$t" $SYN --synthetic-articulated; done
     articulated cotracker2-synth cotracker2-synth
     [ -f runs/synth_small_cont2_final.safetensors ] && articulated session4 runs/synth_small_cont2_final.safetensors
     true ;;
   limbs) limbs ;;
-  all) baselines; general; no_refine; no_ensemble; articulated; limbs; pose; steps ;;
-  *) echo "usage: $0 [baselines|general|cotracker2-synth|cotracker2-synth-pose|no-refine|no-ensemble|articulated|limbs|pose|steps|all]" >&2; exit 2 ;;
+  all) baselines; general; no_refine; no_ensemble; no_polish; articulated; limbs; pose; steps ;;
+  *) echo "usage: $0 [baselines|general|cotracker2-synth|cotracker2-synth-pose|no-refine|no-ensemble|no-polish|articulated|limbs|pose|steps|all]" >&2; exit 2 ;;
 esac

@@ -27,19 +27,22 @@ TRACKERS = [("static", "static points"), ("lk", "Lucas-Kanade"),
             ("session9", "session 9: synth_small_cont7 with a 3x3 local grid (threshold 0.35)"),
             ("session11", "session 11: synth_small_hires (11700 steps + 600 at 384x512; 3x3 local grid)"),
             ("session12", "session 12: synth_small_hires2 (11700 steps + 1800 at 384x512; 3x3 local grid)"),
-            ("cotracker2-synth", "cotracker2-synth (shipped: synth_small_gpu2, hires2 + 610 steps of 8 clips at "
-                                 "384x512 on a lent H200; 3x3 local grid)"),
+            ("cotracker2-synth-nopolish", "cotracker2-synth without the polish (`--no-polish`: the file as shipped in "
+                                          "sessions 14-17; synth_small_gpu2, hires2 + 610 steps of 8 clips at 384x512 "
+                                          "on a lent H200; 3x3 local grid)"),
+            ("cotracker2-synth", "cotracker2-synth (shipped: the same weights with the Lucas-Kanade polish, session 18)"),
             ("session12-nolocalgrid", "session 12's file without its local grid (`--local-grid 0`)"),
-            ("cotracker2-synth-nolocalgrid", "cotracker2-synth without its local grid (`--local-grid 0`)"),
+            ("cotracker2-synth-nolocalgrid", "cotracker2-synth without its local grid (`--local-grid 0 --no-polish`)"),
             ("session11-noensemble", "session 11's file, one tracker (`--no-ensemble`)"),
             ("session11-norefine", "session 11's file, one tracker, first pass only (`--no-ensemble --no-refine`)"),
             ("session12-noensemble", "session 12's file, one tracker (`--no-ensemble`)"),
             ("session12-norefine", "session 12's file, one tracker, first pass only (`--no-ensemble --no-refine`)"),
-            ("cotracker2-synth-noensemble", "cotracker2-synth, one tracker (`--no-ensemble`)"),
-            ("cotracker2-synth-norefine", "cotracker2-synth, one tracker, first pass only (`--no-ensemble --no-refine`)"),
+            ("cotracker2-synth-noensemble", "cotracker2-synth, one tracker (`--no-ensemble --no-polish`)"),
+            ("cotracker2-synth-norefine", "cotracker2-synth, one tracker, first pass only (`--no-ensemble --no-refine "
+                                          "--no-polish`)"),
             ("session5-pose", "session 5's pose model: synth_small_cont3 + 200 pose steps at 192x256 (no local grid)"),
             ("cotracker2-synth-pose", "cotracker2-synth-pose (shipped: 0.3 x cotracker2-synth + 0.7 x synth_pose3, "
-                                      "weight-space blend; 3x3 local grid)")]
+                                      "weight-space blend; 3x3 local grid; no polish, NOTES.md \"Session 18\")")]
 POSE_RUNS = [
     ("pose_base", "scenes only (runs/synth_small, the general model they start from)", "absent"),
     ("pose_people_absent", "people only", "absent"),
@@ -87,8 +90,8 @@ def main(argv=None) -> int:
 
     print("\nBADJA per clip (bear has no masks, so no PCK@0.2sqrt(A)):\n")
     print("| tracker | bear PCK@8px | bear PCK@16px | bear PCK@32px | bear mean err px | horsejump-high PCK@0.2sqrt(A) "
-          "| horsejump-high PCK@16px | horsejump-high mean err px |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+          "| horsejump-high PCK@8px | horsejump-high PCK@16px | horsejump-high PCK@32px | horsejump-high mean err px |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for key, label in TRACKERS:
         path = bench / f"badja_{key}" / "per_video.json"
         if not path.is_file():
@@ -97,7 +100,8 @@ def main(argv=None) -> int:
         bear, horse = clips.get("bear", {}), clips.get("horsejump-high", {})
         print(f"| {label} | {_num(bear.get('pck_8px'), 3)} | {_num(bear.get('pck_16px'), 3)} | "
               f"{_num(bear.get('pck_32px'), 3)} | {_num(bear.get('mean_error_px'))} | {_num(horse.get('pck_mask'), 3)} | "
-              f"{_num(horse.get('pck_16px'), 3)} | {_num(horse.get('mean_error_px'))} |")
+              f"{_num(horse.get('pck_8px'), 3)} | {_num(horse.get('pck_16px'), 3)} | {_num(horse.get('pck_32px'), 3)} | "
+              f"{_num(horse.get('mean_error_px'))} |")
 
     print("\nPer keypoint, PCK@0.2 of the box on the held-out synthetic people:\n")
     rows = [(label, _load(bench, "people", key)) for key, label in TRACKERS]

@@ -6,7 +6,7 @@
 
 The source may be a ``model_final.safetensors`` or a training checkpoint (``.ckpt``). The model is rebuilt from
 the file's own config (plus ``--vis-threshold``, ``--iters``, ``--refine-resolution``, ``--flip-ensemble``,
-``--feedback``, ``--local-grid``, ``--local-grid-extent``, ``--model-resolution``), loaded
+``--feedback``, ``--local-grid``, ``--local-grid-extent``, ``--polish`` and its settings, ``--model-resolution``), loaded
 strictly, and saved as float32 safetensors with the config in its metadata.
 The script prints the file's sha256: pin it in ``cotracker.hub.REGISTRY`` (loading checks it).
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from cotracker.hub import REGISTRY, adapt_pos_emb, build_cotracker, load_state_dict_strict, save_checkpoint
 from cotracker.models.cotracker2 import CoTracker2
+from cotracker.polish import PolishConfig
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "src" / "cotracker" / "weights"
 
@@ -53,6 +54,15 @@ def main(argv=None) -> int:
                          "(scripts/tune_inference.py candidates :lgK)")
     ap.add_argument("--local-grid-extent", type=float, default=None, metavar="F",
                     help="side of those grids, a fraction of the model-resolution width (default 0.1)")
+    ap.add_argument("--polish", action="store_true",
+                    help="the predictors polish the final tracks with Lucas-Kanade by default (cotracker.polish; "
+                         "PolishConfig's defaults, or the settings below)")
+    ap.add_argument("--polish-radius", type=float, default=None, metavar="F",
+                    help="the polish's radius, a fraction of the frame's longer side (implies --polish)")
+    ap.add_argument("--polish-fb-threshold", type=float, default=None, metavar="PX",
+                    help="the polish's forward-backward threshold in pixels (implies --polish)")
+    ap.add_argument("--polish-window", type=int, default=None, metavar="PX",
+                    help="the polish's LK window side in pixels, odd (implies --polish)")
     ap.add_argument("--model-resolution", type=int, nargs=2, default=None, metavar=("H", "W"),
                     help="resolution of the predictors' first pass, when the weights were trained at another one "
                          "(e.g. trained at the second pass's 384x512, shipped with a 192x256 first pass); only the "
@@ -81,7 +91,11 @@ def main(argv=None) -> int:
         changes["local_grid_size"] = args.local_grid
     if args.local_grid_extent is not None:
         changes["local_grid_extent"] = args.local_grid_extent
+    polish = {k: v for k, v in (("radius", args.polish_radius), ("fb_threshold", args.polish_fb_threshold),
+                                ("window", args.polish_window)) if v is not None}
     try:
+        if args.polish or polish:
+            changes["polish"] = PolishConfig(**polish)
         model.config = model.config.replace(**changes)
     except ValueError as e:
         raise SystemExit(f"export_weights: {e}")

@@ -83,7 +83,8 @@ def test_help_explains_every_option(capsys):
     assert exc.value.code == 0
     out = capsys.readouterr().out
     for option in ("--checkpoint", "--device", "--grid-size", "--grid-query-frame", "--queries", "--mask", "--dense",
-                   "--backward", "--trail", "--out", "--overwrite", "--start", "--end", "--stride", "--max-size", "VIDEO"):
+                   "--backward", "--trail", "--out", "--overwrite", "--start", "--end", "--stride", "--max-size", "--no-polish",
+                   "VIDEO"):
         assert option in out
     assert "tracks.npz" in out and "overlay.mp4" in out
 

@@ -228,3 +228,65 @@ def test_frames_at_model_resolution_polish_there():
     plain = CoTrackerPredictor(model=model, vis_threshold=0.0)(video_m, queries=QUERIES, video_hw=(H, W))
     assert res.tracks.shape == (1, T, 4, 2)
     assert torch.equal(res.tracks[0, 0, :2], QUERIES[0, :2, 1:]) and not torch.equal(res.tracks, plain.tracks)
+
+
+def test_export_script_and_command_line_switches(tmp_path, monkeypatch, load_script):
+    from cotracker.api import _build_predictor
+    from cotracker.commands import track_pose
+    from cotracker.hub import build_cotracker, save_checkpoint
+
+    save_checkpoint(tiny_model(), tmp_path / "src.safetensors")
+    export = load_script("export_weights")
+    monkeypatch.setattr(export, "WEIGHTS_DIR", tmp_path)
+    assert export.main([str(tmp_path / "src.safetensors"), "cotracker2-synth", "--polish"]) == 0
+    assert build_cotracker(tmp_path / "cotracker2-synth.safetensors").config.polish == PolishConfig()
+    assert export.main([str(tmp_path / "src.safetensors"), "cotracker2-synth", "--polish-radius", "0.06",
+                        "--polish-window", "9"]) == 0
+    ckpt = tmp_path / "cotracker2-synth.safetensors"
+    assert build_cotracker(ckpt).config.polish == PolishConfig(radius=0.06, window=9)
+    with pytest.raises(SystemExit, match="window must be an odd number"):
+        export.main([str(tmp_path / "src.safetensors"), "cotracker2-synth", "--polish-window", "8"])
+    assert _build_predictor(ckpt, None, "cpu").polish == PolishConfig(radius=0.06, window=9)
+    assert _build_predictor(ckpt, None, "cpu", polish=False).polish is None
+    assert track_pose._build_predictor(str(ckpt), "cpu").polish is not None
+    assert track_pose._build_predictor(str(ckpt), "cpu", polish=False).polish is None
+
+
+def test_track_command_passes_no_polish(monkeypatch):
+    import cotracker.api as api
+    from cotracker.cli import main
+
+    seen = {}
+
+    def stop(*args, **kwargs):
+        seen.update(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(api, "track_video", stop)
+    for extra, expected in (([], True), (["--no-polish"], False)):
+        with pytest.raises(SystemExit):
+            main(["track"] + extra)
+        assert seen["polish"] is expected
+
+
+def test_tune_polish_script(tmp_path, capsys, load_script):
+    """One clip, two settings: the model's row first, then one per setting, and the best named for the export."""
+    import argparse
+
+    from cotracker.hub import save_checkpoint
+
+    tune = load_script("tune_polish")
+    assert tune.parse_setting("0.06,0.25,11") == PolishConfig(radius=0.06, fb_threshold=0.25, window=11)
+    for bad in ("0.06,0.25", "0.06,0.25,10", "x,1,11"):
+        with pytest.raises(argparse.ArgumentTypeError, match="RADIUS,FB,WINDOW"):
+            tune.parse_setting(bad)
+    save_checkpoint(tiny_model(), tmp_path / "m.safetensors")
+    assert tune.main([str(tmp_path / "m.safetensors"), "--clips", "1", "--frames", "8", "--size", "64", "96",
+                      "--settings", "0.06,0.25,11", "0.2,1,9"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "1 clips of 8 frames at 64x96, seeds 3000000..3000000, 64 queries each"
+    rows = [line for line in out if line.startswith("| ") and not line.startswith("| polish")]
+    assert [r.split(" | ")[0] for r in rows] == ["| none (the model)", "| 0.06, 0.25, 11", "| 0.2, 1, 9"]
+    assert out[-1].startswith("best: --polish-radius ") and "without the polish" in out[-1]
+    with pytest.raises(SystemExit, match="held-out"):
+        tune.main([str(tmp_path / "m.safetensors"), "--seed", "1000003"])

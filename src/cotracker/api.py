@@ -97,10 +97,11 @@ def _model_name(checkpoint: Optional[PathLike], model: Any) -> str:
 
 
 def _build_predictor(checkpoint: Optional[PathLike], model: Any, device: str,
-                     refine: Union[bool, Sequence[int]] = True, ensemble: bool = True, local_grid: Optional[int] = None):
+                     refine: Union[bool, Sequence[int]] = True, ensemble: bool = True, local_grid: Optional[int] = None,
+                     polish: bool = True):
     from cotracker.predictor import CoTrackerPredictor, inference_overrides
 
-    kw = inference_overrides(refine=refine, flip_ensemble=ensemble, local_grid=local_grid)
+    kw = inference_overrides(refine=refine, flip_ensemble=ensemble, local_grid=local_grid, polish=polish)
     if model is not None:
         return CoTrackerPredictor(model=model, device=device, **kw)
     if checkpoint is not None:
@@ -223,6 +224,7 @@ def track_video(
     refine: Union[bool, Sequence[int]] = True,
     ensemble: bool = True,
     local_grid: Optional[int] = None,
+    polish: bool = True,
 ) -> TrackVideoResult:
     """Track points through a video and (by default) write ``tracks.npz``, ``tracks.csv`` and ``overlay.mp4``.
 
@@ -260,6 +262,8 @@ def track_video(
         local_grid: for ``queries``: a K x K grid of extra points tracked around every query as context (None: the
             weights' setting, 3 for the shipped general weights; 0: none). Grids, masks and dense tracking never
             get one.
+        polish: sharpen the final tracks with the guarded Lucas-Kanade chain at the video's resolution when the
+            weights ask for it (our shipped weights do; :mod:`cotracker.polish`); False: the model's positions.
 
     Returns:
         :class:`TrackVideoResult`.
@@ -302,7 +306,7 @@ def track_video(
     if q_points is not None:  # x, y do not depend on the frame selection: check them now
         validate_queries(np.concatenate([np.zeros_like(q_points[:, :1]), q_points[:, 1:]], 1), 1, (H, W), q_source)
 
-    predictor = _build_predictor(checkpoint, model, resolve_device(device), refine, ensemble, local_grid)
+    predictor = _build_predictor(checkpoint, model, resolve_device(device), refine, ensemble, local_grid, polish)
     model_hw = predictor.interp_shape
     model_name = _model_name(checkpoint, model)
 

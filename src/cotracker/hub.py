@@ -74,7 +74,7 @@ REGISTRY: dict[str, CheckpointEntry] = {
         CheckpointEntry("cotracker2", "cotracker2.pth", None, "Meta's CoTracker2 (window 8), CC BY-NC; place it by hand"),
         CheckpointEntry("cotracker2v1", "cotracker2v1.pth", None, "Meta's CoTracker2.1 (window 16), CC BY-NC; place it by hand"),
         CheckpointEntry("cotracker2-synth", "cotracker2-synth.safetensors",
-                        "64a2c4f63d37e87957549ffb7e604be942c5401d1fc1bbcb45c6fcfc5272e6a0",
+                        "32499e5b0879ee7f8801d06f9020f38f736ecd51b946fc525c38a5d92e53029f",
                         "our CoTracker2 trained on synthetic data (Apache-2.0, shipped)", packaged=True),
         CheckpointEntry("cotracker2-synth-pose", "cotracker2-synth-pose.safetensors",
                         "9edbf00b6aeb66e08e420025a92f85c61bcded2ac4a497429a8dd82c9c496192",

@@ -36,7 +36,7 @@ class PolishConfig:
 
     Attributes:
         radius: LK's position is kept only within this distance of the model's, as a fraction of the frame's
-            longer side (0.03: 15 px of a 512-wide frame).
+            longer side (0.06: 31 px of a 512-wide frame).
         fb_threshold: forward-backward check: tracking LK's answer back to the previous frame must land within
             this many input pixels of where it started.
         window: side of LK's square integration window, input pixels (odd).
@@ -46,8 +46,8 @@ class PolishConfig:
             below this has no texture to lock on to: the model's position is kept.
     """
 
-    radius: float = 0.03
-    fb_threshold: float = 0.5
+    radius: float = 0.06
+    fb_threshold: float = 0.25
     window: int = 11
     levels: int = 2
     iters: int = 10

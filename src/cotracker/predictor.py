@@ -159,14 +159,15 @@ def _overwrite_coords(state: Any, coords: torch.Tensor, ind: int, length: int) -
 
 
 def inference_overrides(refine: Union[bool, Sequence[int]] = True, flip_ensemble: bool = True,
-                        local_grid: Optional[int] = None) -> dict[str, Any]:
-    """Predictor keyword arguments that change the weights' default second pass, switch off the flip ensemble and/or
-    set the local grid (``local_grid``: None leaves it to the weights, 0 turns it off, K >= 2 a K x K grid).
+                        local_grid: Optional[int] = None, polish: bool = True) -> dict[str, Any]:
+    """Predictor keyword arguments that change the weights' default second pass, switch off the flip ensemble or the
+    Lucas-Kanade polish (``polish=False``) and/or set the local grid (``local_grid``: None leaves it to the weights,
+    0 turns it off, K >= 2 a K x K grid).
 
     ``refine``: True leaves the second pass to the weights, False turns it off, ``(H, W)`` runs it at that
     resolution (checked by the predictor). ``CoTrackerPredictor(checkpoint, **inference_overrides(refine=False))``
     tracks with one pass per window; the command-line options ``--no-refine``, ``--refine-resolution H W``,
-    ``--no-ensemble`` and ``--local-grid K`` map to this. Settings left to the weights are absent (an empty dict for
+    ``--no-ensemble``, ``--no-polish`` and ``--local-grid K`` map to this. Settings left to the weights are absent (an empty dict for
     the defaults).
     """
     kw: dict[str, Any] = {}
@@ -179,6 +180,8 @@ def inference_overrides(refine: Union[bool, Sequence[int]] = True, flip_ensemble
                          f"{refine!r}")
     if not flip_ensemble:
         kw["flip_ensemble"] = False
+    if not polish:
+        kw["polish"] = False
     if local_grid is not None:
         kw["local_grid_size"] = check_local_grid(local_grid, 0.1, ("local_grid", "local_grid_extent"))[0]
     return kw

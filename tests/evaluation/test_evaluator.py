@@ -326,19 +326,19 @@ def test_cli_evaluate_inference_settings_reach_the_predictor(monkeypatch, capsys
 
     monkeypatch.setattr(evaluation, "make_tracker", stop)
     cases = [
-        (["--refine-resolution", "480", "640", "--ensemble", "--feedback"],
-         {"refine_resolution": (480, 640), "flip_ensemble": True, "feedback": True}),
-        (["--no-refine", "--no-ensemble", "--no-feedback"],
-         {"refine_resolution": False, "flip_ensemble": False, "feedback": False}),
+        (["--refine-resolution", "480", "640", "--ensemble", "--feedback", "--polish"],
+         {"refine_resolution": (480, 640), "flip_ensemble": True, "feedback": True, "polish": True}),
+        (["--no-refine", "--no-ensemble", "--no-feedback", "--no-polish"],
+         {"refine_resolution": False, "flip_ensemble": False, "feedback": False, "polish": False}),
         ([], {}),
     ]
     for extra, expected in cases:
         with pytest.raises(SystemExit):
             main(["evaluate", "--dataset", "synthetic", "--checkpoint", "cotracker2-synth"] + extra)
-        got = {k: v for k, v in seen.items() if k in ("refine_resolution", "flip_ensemble", "feedback")}
+        got = {k: v for k, v in seen.items() if k in ("refine_resolution", "flip_ensemble", "feedback", "polish")}
         assert got == expected
     for clash in (["--no-refine", "--refine-resolution", "384", "512"], ["--ensemble", "--no-ensemble"],
-                  ["--feedback", "--no-feedback"]):
+                  ["--feedback", "--no-feedback"], ["--polish", "--no-polish"]):
         with pytest.raises(SystemExit) as exc:  # argparse: mutually exclusive
             main(["evaluate", "--dataset", "synthetic", "--checkpoint", "x"] + clash)
         assert exc.value.code == 2 and "not allowed with" in capsys.readouterr().err

@@ -33,7 +33,7 @@ def gt_json(tmp_path):
 def fake(monkeypatch):
     """Route the command to a predictor around the constant-velocity fake (no checkpoint needed)."""
     model = ShiftModel(num_keypoints=17)
-    monkeypatch.setattr(cmd, "_build_predictor", lambda checkpoint, device, refine=True, ensemble=True, local_grid=None: CoTrackerPredictor(model=model))
+    monkeypatch.setattr(cmd, "_build_predictor", lambda checkpoint, device, refine=True, ensemble=True, local_grid=None, polish=True: CoTrackerPredictor(model=model))
     return model
 
 

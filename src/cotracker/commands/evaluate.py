@@ -56,6 +56,11 @@ def add_inference_args(group) -> None:
                           help="hand each window's final positions back to every pass (default: the weights' setting)")
     feedback.add_argument("--no-feedback", action="store_false", dest="feedback",
                           help="do not hand the final positions back to the passes")
+    polish = group.add_mutually_exclusive_group()
+    polish.add_argument("--polish", action="store_true", default=None,
+                        help="polish the final tracks with Lucas-Kanade at the video's resolution (cotracker.polish; "
+                             "default: the weights' setting; the weights' own polish settings, else the defaults)")
+    polish.add_argument("--no-polish", action="store_false", dest="polish", help="keep the model's positions")
     group.add_argument("--local-grid", type=int, default=None, metavar="K",
                        help="track a KxK grid of extra points around every query beside it (context where a video has "
                             "few queries, as in the official evaluation's local grid; K*K more points per query; default: the "
@@ -65,7 +70,7 @@ def add_inference_args(group) -> None:
 
 
 _INFERENCE_OPTIONS = ("--iters, --vis-threshold, --no-refine, --refine-resolution, --(no-)ensemble, --(no-)feedback, "
-                      "--local-grid and --local-grid-extent")
+                      "--(no-)polish, --local-grid and --local-grid-extent")
 
 
 def inference_kwargs(args: argparse.Namespace) -> dict:
@@ -90,6 +95,8 @@ def inference_kwargs(args: argparse.Namespace) -> dict:
         kw["flip_ensemble"] = True
     if args.feedback is not None:
         kw["feedback"] = bool(args.feedback)
+    if args.polish is not None:
+        kw["polish"] = bool(args.polish)
     if args.iters is not None:
         kw["iters"] = args.iters
     if args.vis_threshold is not None:

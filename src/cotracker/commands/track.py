@@ -50,6 +50,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="weights file (.pth or .safetensors) or a registry name; default: the checkpoint shipped with the package")
     add_refine_options(model)
     model.add_argument("--no-ensemble", action="store_true", help="track with one tracker instead of the flip ensemble the shipped weights use by default (3x faster, more lost points)")
+    model.add_argument("--no-polish", action="store_true",
+                       help="keep the model's positions: no Lucas-Kanade polish at the video's resolution (the shipped "
+                            "weights polish by default)")
     model.add_argument("--local-grid", type=non_negative_int, default=None, metavar="K",
                        help="with --queries: track a KxK grid of extra points around every query as context (default: "
                             "the weights' setting, 3 for the shipped weights; 0 turns it off: 1.7-2.7x faster)")
@@ -108,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         refine=refine_choice(args),
         ensemble=not args.no_ensemble,
         local_grid=args.local_grid,
+        polish=not args.no_polish,
         device=args.device,
         start=args.start,
         end=args.end,

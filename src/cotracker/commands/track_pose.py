@@ -108,6 +108,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     model.add_argument("--no-support-grid", action="store_true", help="track the keypoints without context points")
     add_refine_options(model)
     model.add_argument("--no-ensemble", action="store_true", help="track with one tracker instead of the flip ensemble the shipped weights use by default (3x faster, more lost points)")
+    model.add_argument("--no-polish", action="store_true",
+                       help="keep the model's positions: no Lucas-Kanade polish at the video's resolution (the shipped "
+                            "weights polish by default)")
     model.add_argument("--local-grid", type=non_negative_int, default=None, metavar="K",
                        help="track a KxK grid of extra points around every keypoint as context (default: the weights' "
                             "setting, 3 for the shipped pose weights; 0 turns it off: faster)")
@@ -138,7 +141,7 @@ def _video_name(source: str) -> str:
 
 
 def _build_predictor(checkpoint: Optional[str], device: str, refine: Union[bool, tuple] = True,
-                     ensemble: bool = True, local_grid: Optional[int] = None):
+                     ensemble: bool = True, local_grid: Optional[int] = None, polish: bool = True):
     """A predictor for ``checkpoint`` (default: the hub's pose checkpoint; the hub explains a missing file)."""
     from cotracker import hub
     from cotracker.predictor import CoTrackerPredictor, inference_overrides
@@ -146,7 +149,8 @@ def _build_predictor(checkpoint: Optional[str], device: str, refine: Union[bool,
     if checkpoint is None:
         checkpoint = getattr(hub, "DEFAULT_POSE_CHECKPOINT", "cotracker2-synth-pose")
     return CoTrackerPredictor(checkpoint=checkpoint, device=device,
-                              **inference_overrides(refine=refine, flip_ensemble=ensemble, local_grid=local_grid))
+                              **inference_overrides(refine=refine, flip_ensemble=ensemble, local_grid=local_grid,
+                                                    polish=polish))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -172,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     kfile = read_keypoints_file(args.keypoints, layout=args.layout)
     device = resolve_device(args.device)
     predictor = _build_predictor(args.checkpoint, device, refine=refine_choice(args), ensemble=not args.no_ensemble,
-                                 local_grid=args.local_grid)  # before decoding: a missing checkpoint fails fast
+                                 local_grid=args.local_grid, polish=not args.no_polish)  # a missing checkpoint fails fast
 
     show = not args.no_progress and sys.stderr.isatty()  # the same bars as `cotracker track`
     expected = FrameSelection(start, end).count(probe_video(args.video).num_frames)
