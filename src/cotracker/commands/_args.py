@@ -27,6 +27,14 @@ def non_negative_int(text: str) -> int:
 
 
 
+def add_no_polish_option(group) -> None:
+    """``--no-polish`` on an argparse parser or group (``args.no_polish``); shared by ``track`` and ``track-pose``
+    (``evaluate`` takes ``--polish`` / ``--no-polish``, since a training checkpoint carries no polish)."""
+    group.add_argument("--no-polish", action="store_true",
+                       help="keep the model's positions: no Lucas-Kanade polish at the video's resolution (the shipped "
+                            "general weights polish by default)")
+
+
 def add_refine_options(group) -> None:
     """``--no-refine`` / ``--refine-resolution H W`` (mutually exclusive) on an argparse parser or group, read back
     by :func:`refine_choice`; shared by ``track``, ``track-pose`` and ``evaluate``."""

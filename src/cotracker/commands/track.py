@@ -7,7 +7,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cotracker.commands._args import add_refine_options, non_negative_int, positive_int, refine_choice
+from cotracker.commands._args import (
+    add_no_polish_option,
+    add_refine_options,
+    non_negative_int,
+    positive_int,
+    refine_choice,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -50,9 +56,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="weights file (.pth or .safetensors) or a registry name; default: the checkpoint shipped with the package")
     add_refine_options(model)
     model.add_argument("--no-ensemble", action="store_true", help="track with one tracker instead of the flip ensemble the shipped weights use by default (3x faster, more lost points)")
-    model.add_argument("--no-polish", action="store_true",
-                       help="keep the model's positions: no Lucas-Kanade polish at the video's resolution (the shipped "
-                            "weights polish by default)")
+    add_no_polish_option(model)
     model.add_argument("--local-grid", type=non_negative_int, default=None, metavar="K",
                        help="with --queries: track a KxK grid of extra points around every query as context (default: "
                             "the weights' setting, 3 for the shipped weights; 0 turns it off: 1.7-2.7x faster)")

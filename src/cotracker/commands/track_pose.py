@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Union
 
-from cotracker.commands._args import add_refine_options, non_negative_int, refine_choice
+from cotracker.commands._args import add_no_polish_option, add_refine_options, non_negative_int, refine_choice
 
 __all__ = ["add_parser", "run", "parse_frames", "parse_query_frame", "NPZ_NAME", "JSON_NAME", "OVERLAY_NAME"]
 
@@ -108,9 +108,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     model.add_argument("--no-support-grid", action="store_true", help="track the keypoints without context points")
     add_refine_options(model)
     model.add_argument("--no-ensemble", action="store_true", help="track with one tracker instead of the flip ensemble the shipped weights use by default (3x faster, more lost points)")
-    model.add_argument("--no-polish", action="store_true",
-                       help="keep the model's positions: no Lucas-Kanade polish at the video's resolution (the shipped "
-                            "weights polish by default)")
+    add_no_polish_option(model)
     model.add_argument("--local-grid", type=non_negative_int, default=None, metavar="K",
                        help="track a KxK grid of extra points around every keypoint as context (default: the weights' "
                             "setting, 3 for the shipped pose weights; 0 turns it off: faster)")
