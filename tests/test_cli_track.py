@@ -243,6 +243,63 @@ def test_track_video_exact_numbers(small_clip, tmp_path):
             assert np.abs(overlay[frame, y, x].astype(int) - c[n]).max() < 60
 
 
+class SteadyModel(DriftModel):
+    """DriftModel, every point visible, drifting (1.83, 1.12) source pixels per frame on 60x80 frames, with the
+    Lucas-Kanade polish in its config."""
+
+    def __init__(self):
+        super().__init__(velocity=(2.2, 1.2))
+        from cotracker.polish import PolishConfig
+
+        self.config.polish = PolishConfig(radius=0.1)
+
+    def forward(self, video, queries, iters=4, **kwargs):
+        coords, vis, extra = super().forward(video, queries, iters, **kwargs)
+        return coords, torch.full_like(vis, 0.95), extra
+
+
+@pytest.fixture
+def texture_clip(tmp_path) -> Path:
+    """A 10-frame 60x80 clip of a smooth texture translating (2, 1) pixels per frame."""
+    yy, xx = np.meshgrid(np.arange(60.0), np.arange(80.0), indexing="ij")
+    frames = []
+    for t in range(10):
+        x, y = xx - 2.0 * t, yy - 1.0 * t
+        img = 128 + 50 * np.sin(0.41 * x + 0.23 * y) + 50 * np.cos(0.29 * y - 0.17 * x)
+        frames.append(np.repeat(img[..., None], 3, axis=2).clip(0, 255).astype(np.uint8))
+    path = tmp_path / "texture.mp4"
+    write_video(path, np.stack(frames), fps=10)
+    return path
+
+
+@pytest.mark.parametrize("max_size", [None, 40])
+def test_track_video_polishes_on_the_video_frames_not_the_model_ones(texture_clip, max_size):
+    from cotracker.geometry import rescale_points
+    from cotracker.polish import PolishConfig, polish_tracks
+
+    queries = np.array([[0, 20, 25], [0, 30, 30], [2, 40, 20]], np.float32)
+    plain = track_video(texture_clip, queries=queries, model=SteadyModel(), polish=False, write=False,
+                        max_size=max_size).track_file
+    model = SteadyModel()
+    res = track_video(texture_clip, queries=queries, model=model, write=False, max_size=max_size)
+    assert model.calls[0][:2] == ((1, 10, 3, 64, 96), torch.uint8)  # the model saw its own resolution only
+    # the polish ran on the frames as decoded for the overlay (the video's own size, or max_size's), one at a time
+    clip = read_video(texture_clip, max_size=max_size).frames
+    hw = clip.shape[1:3]
+    xy = rescale_points(torch.from_numpy(plain.tracks), (60, 80), hw)
+    want = polish_tracks(torch.from_numpy(clip).permute(0, 3, 1, 2), xy, torch.from_numpy(plain.visibility),
+                         torch.from_numpy(queries[:, 0]).long(), PolishConfig(radius=0.1))
+    want = rescale_points(want, hw, (60, 80)).numpy()
+    want[queries[:, 0].astype(int), np.arange(3)] = queries[:, 1:]
+    np.testing.assert_allclose(res.track_file.tracks, want, atol=1e-4)
+    np.testing.assert_allclose(res.tracks.tracks[0].numpy(), res.track_file.tracks)
+    # and it followed the texture, which moves (2, 1) pixels per frame: the model's drift is (0.17, 0.12) off
+    if max_size is None:
+        truth = queries[:, 1:] + (9 - queries[:, :1]) * np.array([2.0, 1.0], np.float32)
+        assert np.abs(plain.tracks[9] - truth).max() > 1.0
+        assert np.abs(res.track_file.tracks[9] - truth).max() < 0.3
+
+
 def test_track_video_without_writing_and_grid_default(small_clip, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     res = track_video(small_clip, model=DriftModel(), write=False)

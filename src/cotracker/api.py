@@ -2,8 +2,8 @@
 
 This is what ``cotracker track`` runs. The video is decoded as a stream and each frame is resized
 to the model resolution on the fly (uint8, bilinear align-corners), so memory grows with
-``T x 3 x 384 x 512`` bytes, not with the video's full size. The overlay is drawn in a second
-decoding pass, one frame at a time.
+``T x 3 x h x w`` bytes at the model resolution, not with the video's full size. The Lucas-Kanade
+polish (when the weights ask for it) and the overlay each read the video again, one frame at a time.
 
 Outputs go into a temporary sibling of ``out`` that is renamed into place only when everything is
 written (:func:`cotracker.io.atomic.atomic_output_dir`): ``tracks.npz`` (read it back with
@@ -155,6 +155,34 @@ def _decode_for_model(source: str, info: VideoInfo, sel: FrameSelection, model_h
     return video, np.asarray(indices, dtype=np.int64)
 
 
+def _polish_from_file(source: str, info: VideoInfo, sel: FrameSelection, tracks: np.ndarray, visible: np.ndarray,
+                      points: np.ndarray, config: Any, backward: bool, progress: bool) -> np.ndarray:
+    """The Lucas-Kanade polish (:mod:`cotracker.polish`) of ``tracks`` (T, N, 2) source pixels on the frames decoded
+    a second time, one at a time, at the decoding size (the video's own unless ``max_size``): the model saw the clip
+    at its resolution only, and LK's precision comes from the video's. Query frames keep the queries."""
+    import torch
+
+    from cotracker.geometry import rescale_points
+    from cotracker.polish import polish_tracks
+
+    src_hw, decode_hw = (info.height, info.width), fit_size(info.height, info.width, sel.max_size)
+    T = tracks.shape[0]
+    xy = rescale_points(torch.from_numpy(tracks), src_hw, decode_hw)
+    query_frames = torch.from_numpy(points[:, 0].astype(np.int64))
+    with _progress(T, "polishing", progress) as bar:
+
+        def frames():
+            for frame in iter_frames(source, sel.start, sel.end, sel.stride, sel.max_size, info=info):
+                bar.update(1)
+                yield torch.from_numpy(frame.image).permute(2, 0, 1)
+
+        out = polish_tracks(frames(), xy, torch.from_numpy(visible), query_frames, config, backward=backward)
+    out = rescale_points(out, decode_hw, src_hw).numpy()
+    n = np.flatnonzero(points[:, 0] < T)
+    out[points[n, 0].astype(np.int64), n] = tracks[points[n, 0].astype(np.int64), n]  # exactly the queries
+    return out.astype(np.float32)
+
+
 def _write_overlay(
     path: Path, source: str, info: VideoInfo, sel: FrameSelection, track_file: TrackFile, trail: int,
     draw_before_query: bool, progress: bool,
@@ -262,8 +290,9 @@ def track_video(
         local_grid: for ``queries``: a K x K grid of extra points tracked around every query as context (None: the
             weights' setting, 3 for the shipped general weights; 0: none). Grids, masks and dense tracking never
             get one.
-        polish: sharpen the final tracks with the guarded Lucas-Kanade chain at the video's resolution when the
-            weights ask for it (our shipped weights do; :mod:`cotracker.polish`); False: the model's positions.
+        polish: sharpen the final tracks with the guarded Lucas-Kanade chain when the weights ask for it (our
+            shipped general weights do; :mod:`cotracker.polish`), on a second decoding pass at the video's own
+            resolution (or ``max_size``'s), one frame at a time; False: the model's positions.
 
     Returns:
         :class:`TrackVideoResult`.
@@ -307,6 +336,9 @@ def track_video(
         validate_queries(np.concatenate([np.zeros_like(q_points[:, :1]), q_points[:, 1:]], 1), 1, (H, W), q_source)
 
     predictor = _build_predictor(checkpoint, model, resolve_device(device), refine, ensemble, local_grid, polish)
+    # The predictor would polish the frames it is given, here at the model resolution: the polish runs afterwards
+    # on a second decoding pass at the video's own (_polish_from_file).
+    polish_config, predictor.polish = predictor.polish, None
     model_hw = predictor.interp_shape
     model_name = _model_name(checkpoint, model)
 
@@ -343,6 +375,10 @@ def track_video(
     if points is None:  # dense: the predictor puts every point at its query position at the query frame
         qf = call["grid_query_frame"]
         points = np.concatenate([np.full((tracks_np.shape[1], 1), qf, np.float32), tracks_np[qf]], axis=1)
+    if polish_config is not None:
+        tracks_np = _polish_from_file(source, info, sel, tracks_np, result.visibility[0].numpy(), points,
+                                      polish_config, backward, progress)
+        result = TrackResult(torch.from_numpy(tracks_np)[None], result.visibility)
     track_file = TrackFile(
         tracks=tracks_np,
         visibility=result.visibility[0].numpy(),

@@ -166,13 +166,52 @@ def lucas_kanade(pyr_a: list[torch.Tensor], pyr_b: list[torch.Tensor], points: t
     return torch.where(torch.isfinite(out), out, guess), ok
 
 
-def polish_tracks(video: torch.Tensor, tracks: torch.Tensor, visible: torch.Tensor, query_frames: torch.Tensor,
+class _Frames:
+    """Frame ``t`` (3, H, W) of a clip: a (T, 3, H, W) tensor, or an iterable read once in increasing ``t`` (a
+    decoder's second pass), keeping the frames up to ``keep_until`` for a chain that comes back to them."""
+
+    def __init__(self, video, T: int, keep_until: int):
+        self.T, self.keep_until = T, keep_until
+        self.tensor = video if isinstance(video, torch.Tensor) else None
+        self.stream = None if self.tensor is not None else iter(video)
+        self.read, self.kept, self.last = 0, {}, None
+        if self.tensor is not None and (video.dim() != 4 or video.shape[0] != T or video.shape[1] != 3):
+            raise ValueError(f"video must be (T, 3, H, W) with T = {T} (the tracks' frames), got {tuple(video.shape)}")
+
+    def __call__(self, t: int) -> torch.Tensor:
+        if self.tensor is not None:
+            return self.tensor[t]
+        if t in self.kept:
+            return self.kept[t]
+        if self.last is not None and t == self.read - 1:
+            return self.last
+        if t < self.read:
+            raise RuntimeError(f"frame {t} of a one-pass stream was asked for after frame {self.read - 1}")
+        while self.read <= t:
+            try:
+                frame = next(self.stream)
+            except StopIteration:
+                raise ValueError(f"the frames ended after {self.read} of the tracks' {self.T}") from None
+            if frame.dim() != 3 or frame.shape[0] != 3:
+                raise ValueError(f"frame {self.read} must be (3, H, W), got {tuple(frame.shape)}")
+            if self.last is not None and frame.shape != self.last.shape:
+                raise ValueError(f"frame {self.read} is {tuple(frame.shape)}, frame {self.read - 1} "
+                                 f"{tuple(self.last.shape)}: every frame must have one size")
+            if self.read <= self.keep_until:
+                self.kept[self.read] = frame
+            self.last, self.read = frame, self.read + 1
+        return self.last
+
+
+def polish_tracks(video, tracks: torch.Tensor, visible: torch.Tensor, query_frames: torch.Tensor,
                   config: PolishConfig = PolishConfig(), backward: bool = False,
                   start: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Polish one clip's tracks (module docstring).
 
     Args:
-        video: (T, 3, H, W) RGB 0..255 (uint8 or float) in the pixels of ``tracks``.
+        video: (T, 3, H, W) RGB 0..255 (uint8 or float) in the pixels of ``tracks``; or an iterable of its T
+            frames (3, H, W), read once in order (e.g. decoded a second time from the file, so that the clip never
+            has to be held at its full size; with ``backward`` the frames up to the last query frame are kept).
         tracks: (T, N, 2) float ``(x, y)`` pixels, the model's positions.
         visible: (T, N) bool, the model's visibility.
         query_frames: (N,) int frame index of each point's query; the chain starts there from ``tracks``.
@@ -186,24 +225,23 @@ def polish_tracks(video: torch.Tensor, tracks: torch.Tensor, visible: torch.Tens
         (T, N, 2) float32, the polished positions; query frames and frames LK does not improve are unchanged.
     """
     T, N = int(tracks.shape[0]), int(tracks.shape[1])
-    if video.dim() != 4 or video.shape[0] != T or video.shape[1] != 3:
-        raise ValueError(f"video must be (T, 3, H, W) with T = {T} (the tracks' frames), got {tuple(video.shape)}")
     if tuple(visible.shape) != (T, N) or tuple(query_frames.shape) != (N,):
         raise ValueError(f"visible must be (T, N) = {(T, N)} and query_frames (N,), got {tuple(visible.shape)} "
                          f"and {tuple(query_frames.shape)}")
-    H, W = int(video.shape[-2]), int(video.shape[-1])
-    radius = config.radius * max(H, W)
+    q = query_frames.to(torch.int64).cpu()
+    frames = _Frames(video, T, int(q.max()) if backward and N else -1)
     model = tracks.to(torch.float32)
     out = model.clone()
     if N == 0 or T < 2:
         return out
-    q = query_frames.to(torch.int64).cpu()
+    H, W = (int(v) for v in frames(0).shape[-2:])
+    radius = config.radius * max(H, W)
     first = q if start is None else start.to(torch.int64).cpu()
     pyramids: dict[int, list[torch.Tensor]] = {}
 
     def pyramid(t: int) -> list[torch.Tensor]:
         if t not in pyramids:
-            pyramids[t] = image_pyramid(to_gray(video[t : t + 1]).to(model.device), config.levels)
+            pyramids[t] = image_pyramid(to_gray(frames(t)[None]).to(model.device), config.levels)
         return pyramids[t]
 
     def link(t: int, n: int, idx: torch.Tensor) -> None:

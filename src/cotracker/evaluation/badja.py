@@ -24,7 +24,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
@@ -38,6 +38,9 @@ __all__ = [
     "load_badja_sequence",
     "badja_queries",
     "compute_badja_pck",
+    "BadjaPair",
+    "PairedInterval",
+    "badja_paired_bootstrap",
 ]
 
 logger = logging.getLogger(__name__)
@@ -323,4 +326,109 @@ def compute_badja_pck(
         out[f"pck_{key}px"] = float((dist < t)[scored].mean()) if n else float("nan")
     out["mean_error_px"] = float(dist[scored].mean()) if n else float("nan")
     out["num_scored"] = n
+    return out
+
+
+# ------------------------------------------------------------------------------------ paired bootstrap
+
+
+class BadjaPair(NamedTuple):
+    """One clip scored for two trackers a and b: the arguments of :func:`compute_badja_pck` with two predictions.
+
+    pred_a, pred_b, gt: (K, N, 2) pixels at the K annotated frames; visible: (K, N) bool; mask_area: (K,) or None.
+    """
+
+    pred_a: np.ndarray
+    pred_b: np.ndarray
+    gt: np.ndarray
+    visible: np.ndarray
+    mask_area: Optional[np.ndarray] = None
+
+
+@dataclass(frozen=True)
+class PairedInterval:
+    """A metric's difference between two trackers (a - b) and how far it can be trusted.
+
+    Attributes:
+        a, b: the metric of each tracker on the data as measured (mean over clips, as the evaluator's aggregate).
+        low, high: the central ``level`` percentile interval of ``a - b`` over the resamples.
+        share_positive: the share of resamples in which ``a - b > 0`` (for an error, > 0 means a is worse).
+        resamples: resamples in which the metric was defined for both (NaN-free).
+    """
+
+    a: float
+    b: float
+    low: float
+    high: float
+    share_positive: float
+    resamples: int
+
+    @property
+    def difference(self) -> float:
+        return self.a - self.b
+
+
+def _mean_over_clips(metrics: list[dict[str, float]], key: str) -> float:
+    values = [m[key] for m in metrics if np.isfinite(m[key])]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def badja_paired_bootstrap(
+    clips: Sequence[BadjaPair],
+    config: BadjaConfig = BadjaConfig(),
+    num_resamples: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, PairedInterval]:
+    """How sure a lead of tracker a over b on a few BADJA clips is: a paired bootstrap over the joints.
+
+    A joint's errors at the clip's annotated frames are not independent (a joint lost at one frame stays lost), so
+    the unit resampled is the joint (the track), not the joint-frame: each resample draws every clip's N joints
+    with replacement, the same draw for both trackers (paired), and scores both with :func:`compute_badja_pck`;
+    the statistic is the mean over clips, as the evaluator's aggregate. What it cannot show: how the trackers would
+    do on other animals or videos; only how much the result rests on a few of these clips' joints.
+
+    Returns:
+        metric name (``pck_mask``, ``pck_8px``..., ``mean_error_px``) -> :class:`PairedInterval`.
+    """
+    if not clips:
+        raise ValueError("badja_paired_bootstrap needs at least one clip")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    if int(num_resamples) < 1:
+        raise ValueError(f"num_resamples must be >= 1, got {num_resamples}")
+    for i, c in enumerate(clips):
+        if np.shape(c.pred_a) != np.shape(c.gt) or np.shape(c.pred_b) != np.shape(c.gt):
+            raise ValueError(f"clip {i}: pred_a, pred_b and gt must have one (K, N, 2) shape, got "
+                             f"{np.shape(c.pred_a)}, {np.shape(c.pred_b)} and {np.shape(c.gt)}")
+
+    def score(idx: Optional[list[np.ndarray]]) -> tuple[list[dict], list[dict]]:
+        ma, mb = [], []
+        for c, j in zip(clips, idx if idx is not None else [slice(None)] * len(clips)):
+            vis, gt = np.asarray(c.visible)[:, j], np.asarray(c.gt)[:, j]
+            ma.append(compute_badja_pck(np.asarray(c.pred_a)[:, j], gt, vis, c.mask_area, config))
+            mb.append(compute_badja_pck(np.asarray(c.pred_b)[:, j], gt, vis, c.mask_area, config))
+        return ma, mb
+
+    keys = [k for k in compute_badja_pck(clips[0].pred_a, clips[0].gt, clips[0].visible, clips[0].mask_area,
+                                         config) if k != "num_scored"]
+    full_a, full_b = score(None)
+    rng = np.random.default_rng(seed)
+    diffs = {k: [] for k in keys}
+    for _ in range(int(num_resamples)):
+        idx = [rng.integers(0, np.shape(c.gt)[1], size=np.shape(c.gt)[1]) for c in clips]
+        ma, mb = score(idx)
+        for k in keys:
+            diffs[k].append(_mean_over_clips(ma, k) - _mean_over_clips(mb, k))
+    tail = 100.0 * (1.0 - level) / 2.0
+    out = {}
+    for k in keys:
+        d = np.asarray(diffs[k])
+        d = d[np.isfinite(d)]
+        a, b = _mean_over_clips(full_a, k), _mean_over_clips(full_b, k)
+        if d.size == 0:
+            out[k] = PairedInterval(a, b, float("nan"), float("nan"), float("nan"), 0)
+            continue
+        low, high = np.percentile(d, [tail, 100.0 - tail])
+        out[k] = PairedInterval(a, b, float(low), float(high), float((d > 0).mean()), int(d.size))
     return out
