@@ -70,7 +70,13 @@ def build_model(args):
 
     if args.tiny or args.random_weights:
         torch.manual_seed(0)
-        return CoTracker2(tiny() if args.tiny else TrackerConfig()), ("tiny-random" if args.tiny else "cotracker2-random")
+        config = tiny() if args.tiny else TrackerConfig()
+        name = "tiny-random" if args.tiny else "cotracker2-random"
+        if args.polish:  # random weights carry no inference settings: give them the polish's defaults
+            from cotracker.polish import PolishConfig
+
+            config, name = config.replace(polish=PolishConfig()), name + "+polish"
+        return CoTracker2(config), name
     return None, args.checkpoint or "default"
 
 
@@ -86,7 +92,14 @@ def main(argv=None) -> int:
     parser.add_argument("--random-weights", action="store_true", help="full-size CoTracker2 architecture with random weights")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--overlay", action="store_true", help="also write the overlay video (timed too)")
+    polish = parser.add_mutually_exclusive_group()
+    polish.add_argument("--polish", action="store_true",
+                        help="with --tiny / --random-weights: polish the tracks (cotracker.polish defaults; weights "
+                             "files decide for themselves)")
+    polish.add_argument("--no-polish", action="store_true", help="no Lucas-Kanade polish even if the weights ask")
     args = parser.parse_args(argv)
+    if args.polish and not (args.tiny or args.random_weights):
+        parser.error("--polish is for --tiny / --random-weights; a weights file carries its own polish setting")
 
     import torch
 
@@ -113,6 +126,7 @@ def main(argv=None) -> int:
         result = track_video(
             video, grid_size=grid, model=model, checkpoint=None if model is not None else args.checkpoint, device=device,
             end=args.frames, out=tmp / "out", overlay=args.overlay, progress=sys.stderr.isatty(),
+            polish=not args.no_polish,
         )
         seconds = time.perf_counter() - t0
         tf = result.track_file
