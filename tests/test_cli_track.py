@@ -300,6 +300,22 @@ def test_track_video_polishes_on_the_video_frames_not_the_model_ones(texture_cli
         assert np.abs(res.track_file.tracks[9] - truth).max() < 0.3
 
 
+def test_track_video_polish_pass_that_does_not_match_the_first_fails_clearly(texture_clip, monkeypatch):
+    import cotracker.api as api
+
+    real, passes = api.iter_frames, []
+
+    def shorter_second_pass(*args, **kwargs):  # the file "changes" between the two decoding passes
+        passes.append(1)
+        frames = list(real(*args, **kwargs))
+        return iter(frames if len(passes) == 1 else frames[:7])
+
+    monkeypatch.setattr(api, "iter_frames", shorter_second_pass)
+    with pytest.raises(ValueError, match="second decoding pass .*the frames ended after 7 of the tracks' 10.*"
+                                         "--no-polish"):
+        track_video(texture_clip, grid_size=2, model=SteadyModel(), write=False)
+
+
 def test_track_video_without_writing_and_grid_default(small_clip, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     res = track_video(small_clip, model=DriftModel(), write=False)

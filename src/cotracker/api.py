@@ -176,7 +176,11 @@ def _polish_from_file(source: str, info: VideoInfo, sel: FrameSelection, tracks:
                 bar.update(1)
                 yield torch.from_numpy(frame.image).permute(2, 0, 1)
 
-        out = polish_tracks(frames(), xy, torch.from_numpy(visible), query_frames, config, backward=backward)
+        try:
+            out = polish_tracks(frames(), xy, torch.from_numpy(visible), query_frames, config, backward=backward)
+        except ValueError as exc:  # the frames differ from the first pass's
+            raise ValueError(f"{source}: the second decoding pass (for the Lucas-Kanade polish) does not match the "
+                             f"first: {exc}; is the file changing? (--no-polish skips the polish)") from exc
     out = rescale_points(out, decode_hw, src_hw).numpy()
     n = np.flatnonzero(points[:, 0] < T)
     out[points[n, 0].astype(np.int64), n] = tracks[points[n, 0].astype(np.int64), n]  # exactly the queries
