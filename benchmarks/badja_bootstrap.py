@@ -28,11 +28,10 @@ from cotracker.evaluation import make_tracker
 from cotracker.evaluation.badja import (
     BadjaPair,
     badja_paired_bootstrap,
-    badja_queries,
     find_badja_sequences,
     load_badja_sequence,
 )
-from cotracker.evaluation.evaluator import run_tracker
+from cotracker.evaluation.evaluator import track_badja
 from cotracker.io.atomic import atomic_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,9 +40,7 @@ METRICS = ("pck_mask", "pck_8px", "pck_16px", "pck_32px", "mean_error_px")
 
 def predictions(tracker, seq) -> tuple[np.ndarray, np.ndarray]:
     """(K, N, 2) the tracker's positions at the annotated frames for the protocol's queries, and the joint ids."""
-    q, joint_ids = badja_queries(seq.annotations)
-    video = torch.from_numpy(seq.frames).permute(0, 3, 1, 2).to(torch.float32)
-    pred, _ = run_tracker(tracker, video, q)
+    pred, joint_ids = track_badja(tracker, seq)
     return pred[seq.annotations.frame_indices], joint_ids
 
 

@@ -18,13 +18,12 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw
 
 from cotracker.commands.evaluate import add_inference_args, inference_kwargs
 from cotracker.evaluation import make_tracker
-from cotracker.evaluation.badja import BadjaConfig, badja_queries, load_badja_sequence, mask_thresholds
-from cotracker.evaluation.evaluator import run_tracker
+from cotracker.evaluation.badja import BadjaConfig, load_badja_sequence, mask_thresholds
+from cotracker.evaluation.evaluator import track_badja
 from cotracker.io.atomic import atomic_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,11 +91,9 @@ def main(argv=None) -> int:
     bad = [f for f in args.frames if not 0 <= f < len(seq.frames)]
     if bad:
         raise SystemExit(f"--frames {bad} are outside the clip's {len(seq.frames)} frames (0..{len(seq.frames) - 1})")
-    queries, joint_ids = badja_queries(seq.annotations)
-    video = torch.from_numpy(seq.frames).permute(0, 3, 1, 2).to(torch.float32)
     preds = {}
     for name, tracker in [("lk", make_tracker("lk")), ("model", make_tracker(checkpoint=args.checkpoint, **overrides))]:
-        preds[name], _ = run_tracker(tracker, video, queries)
+        preds[name], joint_ids = track_badja(tracker, seq)
         hits = hit_matrix(preds[name], seq, joint_ids)
         frames = seq.annotations.frame_indices
         print(f"{name}: within threshold, per annotated frame: "

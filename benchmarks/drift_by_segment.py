@@ -32,6 +32,7 @@ from cotracker.evaluation.evaluator import (
     SyntheticEvalConfig,
     _check_sample,
     _queries,
+    check_calibration_seeds,
     iter_dataset,
     run_tracker,
 )
@@ -83,8 +84,10 @@ def main(argv=None) -> int:
     add_photo_options(ap.add_argument_group("real textures (cotracker.data.photo_textures)"), prefix="synthetic-")
     add_inference_args(ap.add_argument_group("model inference (default: the weights' own settings)"))
     args = ap.parse_args(argv)
-    if 1_000_000 <= args.seed < 1_010_000:
-        raise SystemExit("--seed overlaps the benchmark's held-out seeds (1000000...); choose another")
+    try:
+        check_calibration_seeds(args.seed, args.clips)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     if args.clips < 1:
         raise SystemExit(f"--clips must be at least 1, got {args.clips}")
     try:

@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import torch
 
-from cotracker.evaluation.evaluator import EvalConfig, SyntheticEvalConfig, iter_dataset
+from cotracker.evaluation.evaluator import EvalConfig, SyntheticEvalConfig, check_calibration_seeds, iter_dataset
 from cotracker.models.config import check_local_grid
 from cotracker.predictor import CoTrackerPredictor
 
@@ -59,8 +59,10 @@ def main(argv=None) -> int:
         check_local_grid(args.local_grid, args.local_grid_extent, ("--local-grid", "--local-grid-extent"))
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
-    if 1_000_000 <= args.seed < 1_010_000:
-        raise SystemExit("--seed overlaps the benchmark's held-out seeds (1000000...); choose another")
+    try:
+        check_calibration_seeds(args.seed, args.clips)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     # Visibility comes from the first pass: without feedback the second pass does not change it.
     refine = tuple(args.refine_resolution) if (args.feedback and args.refine_resolution) else False
     predictor = _ProbabilityPredictor(checkpoint=args.checkpoint, vis_threshold=0.5, iters=args.iters,

@@ -27,7 +27,13 @@ from typing import NamedTuple
 import numpy as np
 
 from cotracker.commands._args import add_photo_options, photo_options
-from cotracker.evaluation.evaluator import EvalConfig, SyntheticEvalConfig, evaluate_sample, iter_dataset
+from cotracker.evaluation.evaluator import (
+    EvalConfig,
+    SyntheticEvalConfig,
+    check_calibration_seeds,
+    evaluate_sample,
+    iter_dataset,
+)
 from cotracker.models.config import check_local_grid
 from cotracker.predictor import CoTrackerPredictor
 
@@ -101,8 +107,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.frames < 2:
         raise SystemExit(f"--frames must be at least 2 (a query frame and one to track into), got {args.frames}")
-    if 1_000_000 <= args.seed < 1_010_000:
-        raise SystemExit("--seed overlaps the benchmark's held-out seeds (1000000...); choose another")
+    try:
+        check_calibration_seeds(args.seed, args.clips)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     candidates = args.candidates or [parse_candidate(c) for c in DEFAULT_CANDIDATES]
     synthetic = SyntheticEvalConfig.variant(articulated=args.articulated, fences=args.fences, limbs=args.limbs,
                                             num_sequences=args.clips, num_frames=args.frames, seed=args.seed,

@@ -23,7 +23,13 @@ import time
 import numpy as np
 
 from cotracker.commands._args import add_photo_options, photo_options
-from cotracker.evaluation.evaluator import EvalConfig, SyntheticEvalConfig, evaluate_sample, iter_dataset
+from cotracker.evaluation.evaluator import (
+    EvalConfig,
+    SyntheticEvalConfig,
+    check_calibration_seeds,
+    evaluate_sample,
+    iter_dataset,
+)
 from cotracker.polish import PolishConfig, polish_tracks
 from cotracker.predictor import CoTrackerPredictor
 from cotracker.types import TrackResult
@@ -89,8 +95,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.frames < 2:
         raise SystemExit(f"--frames must be at least 2, got {args.frames}")
-    if 1_000_000 <= args.seed < 1_010_000:
-        raise SystemExit("--seed overlaps the benchmark's held-out seeds (1000000...); choose another")
+    try:
+        check_calibration_seeds(args.seed, args.clips)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     settings = args.settings or [parse_setting(s) for s in DEFAULT_SETTINGS]
     synthetic = SyntheticEvalConfig.variant(articulated=args.articulated, num_sequences=args.clips,
                                             num_frames=args.frames, seed=args.seed, size_hw=tuple(args.size),

@@ -588,3 +588,22 @@ def test_predictor_adapter_gives_a_keypoint_model_explicit_ids():
     pred.num_keypoints = 0
     tracker(torch.zeros(1, 4, 3, 8, 8), queries=torch.zeros(1, 34, 3), keypoint_ids=ids)
     assert pred.kw[2] == {}
+
+
+def test_calibration_seeds_must_stay_clear_of_the_held_out_ones(load_script, capsys):
+    from cotracker.evaluation.evaluator import HELD_OUT_SEEDS, SyntheticEvalConfig, check_calibration_seeds
+
+    assert SyntheticEvalConfig().seed == HELD_OUT_SEEDS.start  # the benchmark draws from the reserved range
+    check_calibration_seeds(3_000_000, 8)
+    check_calibration_seeds(HELD_OUT_SEEDS.start - 8, 8)  # ends just before it
+    check_calibration_seeds(HELD_OUT_SEEDS.stop, 8)
+    for seed, clips in ((HELD_OUT_SEEDS.start, 1), (HELD_OUT_SEEDS.start - 7, 8), (HELD_OUT_SEEDS.stop - 1, 8)):
+        with pytest.raises(ValueError, match="overlaps the benchmark's held-out seeds"):
+            check_calibration_seeds(seed, clips)
+    # every calibration script asks the one check (here: clips that run into the held-out range from below)
+    for name, folder in (("tune_polish", "scripts"), ("tune_inference", "scripts"), ("calibrate_visibility", "scripts"),
+                         ("drift_by_segment", "benchmarks")):
+        script = load_script(name, folder)
+        argv = ([] if name == "drift_by_segment" else ["cotracker2-synth"]) + ["--seed", "999996", "--clips", "8"]
+        with pytest.raises(SystemExit, match="999996 with 8 clip\\(s\\) overlaps"):
+            script.main(argv)

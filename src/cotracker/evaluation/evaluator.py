@@ -36,7 +36,13 @@ from typing import Any, Callable, Iterator, Optional
 import numpy as np
 import torch
 
-from cotracker.evaluation.badja import BadjaConfig, badja_queries, compute_badja_pck, find_badja_sequences, load_badja_sequence
+from cotracker.evaluation.badja import (
+    BadjaConfig,
+    badja_queries,
+    compute_badja_pck,
+    find_badja_sequences,
+    load_badja_sequence,
+)
 from cotracker.evaluation.baselines import Tracker
 from cotracker.evaluation.metrics import compute_dynamic_replica_metrics, compute_tapvid_metrics, mean_over_videos
 from cotracker.evaluation.pose_metrics import (
@@ -58,12 +64,15 @@ __all__ = [
     "BENCHMARK_HW",
     "HEADLINE_METRICS",
     "SyntheticEvalConfig",
+    "HELD_OUT_SEEDS",
+    "check_calibration_seeds",
     "EvalConfig",
     "VideoResult",
     "EvalResult",
     "evaluate",
     "evaluate_sample",
     "run_tracker",
+    "track_badja",
     "iter_dataset",
 ]
 
@@ -99,6 +108,18 @@ def dataset_family(dataset: str) -> str:
     return "tapvid"
 
 
+#: Seeds reserved for the held-out synthetic benchmark sets (SyntheticEvalConfig's default base seed and beyond):
+#: calibration and tuning clips must come from elsewhere.
+HELD_OUT_SEEDS = range(1_000_000, 1_010_000)
+
+
+def check_calibration_seeds(seed: int, clips: int = 1) -> None:
+    """Refuse calibration clips ``seed .. seed + clips - 1`` that reach into :data:`HELD_OUT_SEEDS` (ValueError)."""
+    if seed < HELD_OUT_SEEDS.stop and seed + max(int(clips), 1) > HELD_OUT_SEEDS.start:
+        raise ValueError(f"--seed {seed} with {clips} clip(s) overlaps the benchmark's held-out seeds "
+                         f"({HELD_OUT_SEEDS.start}..{HELD_OUT_SEEDS.stop - 1}); choose another, e.g. 3000000")
+
+
 @dataclass(frozen=True)
 class SyntheticEvalConfig:
     """The held-out synthetic set (``dataset="synthetic"``).
@@ -124,7 +145,7 @@ class SyntheticEvalConfig:
     size_hw: tuple[int, int] = (256, 256)
     num_points: int = 512
     traj_per_sample: int = 64
-    seed: int = 1_000_000
+    seed: int = HELD_OUT_SEEDS.start
     limb_prob: float = 0.0
     thin_prob: float = 0.0
     plain_prob: float = 0.0
@@ -567,14 +588,23 @@ def _score_posetrack(tracker, sample, config: EvalConfig) -> tuple[dict, int]:
     return out, len(keep)
 
 
+def track_badja(tracker: Tracker, seq, protocol: str = "joint") -> tuple[np.ndarray, np.ndarray]:
+    """Run the BADJA protocol's queries (:func:`~cotracker.evaluation.badja.badja_queries`) through one clip.
+
+    Returns:
+        (T, N, 2) the tracker's positions in every frame, and (N,) the joint slot of each query.
+    """
+    q, joint_ids = badja_queries(seq.annotations)
+    video = torch.from_numpy(seq.frames).permute(0, 3, 1, 2).to(torch.float32)  # (T, 3, H, W)
+    pred, _ = run_tracker(tracker, video, q, protocol)
+    return pred, joint_ids
+
+
 def _score_badja(tracker, seq, config: EvalConfig) -> tuple[dict, int]:
     ann = seq.annotations
-    q, joint_ids = badja_queries(ann)
-    video = torch.from_numpy(seq.frames).permute(0, 3, 1, 2).to(torch.float32)  # (T, 3, H, W)
-    pred, _ = run_tracker(tracker, video, q, config.query_protocol)
-    frames = ann.frame_indices
-    m = compute_badja_pck(pred[frames], ann.joints[:, joint_ids], ann.visible[:, joint_ids], seq.mask_areas(),
-                          config.badja)
+    pred, joint_ids = track_badja(tracker, seq, config.query_protocol)
+    m = compute_badja_pck(pred[ann.frame_indices], ann.joints[:, joint_ids], ann.visible[:, joint_ids],
+                          seq.mask_areas(), config.badja)
     return m, len(joint_ids)
 
 
