@@ -57,15 +57,18 @@ def test_inference_options_reach_the_model(load_script, monkeypatch, tmp_path):
 
     class Fixed:
         def __call__(self, video, queries):
-            raise AssertionError("run_tracker is replaced")
+            raise AssertionError("track_badja is replaced")
 
     def fake_make_tracker(tracker=None, checkpoint=None, **kw):
         calls.append((tracker, checkpoint, kw))
         return Fixed()
 
     monkeypatch.setattr(diag, "make_tracker", fake_make_tracker)
-    monkeypatch.setattr(diag, "run_tracker", lambda tracker, video, q: (np.full((10, len(q), 2), 30.0, np.float32),
-                                                                        np.ones((10, len(q)), bool)))
+    from cotracker.evaluation.badja import badja_queries
+
+    joint_ids = badja_queries(seq.annotations)[1]
+    monkeypatch.setattr(diag, "track_badja", lambda tracker, seq: (np.full((10, len(joint_ids), 2), 30.0, np.float32),
+                                                                   joint_ids))
     assert diag.main(["--out", str(tmp_path), "--frames", "0", "3", "--refine-resolution", "480", "640",
                       "--no-ensemble", "--iters", "6"]) == 0
     assert calls == [("lk", None, {}),
