@@ -1,6 +1,11 @@
 """Speed of the synthetic generators (sequences per second, single process) at one or more sizes.
 
     python benchmarks/bench_generator.py --frames 24 --size 512 512 --num 5
+    python benchmarks/bench_generator.py --config synth_small_gpu2 --num 12
+
+With ``--config``, each training source of that config is timed as a data worker produces it (scene, augmentations,
+crop, track sampling), on one thread for torch and OpenCV as the trainer's workers run: seconds per training sample.
+A training run whose steps wait on data takes ``batch_size * s/sample / num_workers`` seconds per step at least.
 """
 from __future__ import annotations
 
@@ -27,13 +32,50 @@ def bench(kind: str, frames: int, size, num: int, seed: int = 0) -> float:
     return num / (time.perf_counter() - start)
 
 
-def main() -> None:
+def bench_config(name: str, num: int, seed: int = 0) -> list[tuple[str, float]]:
+    """Seconds per training sample of each source of a training config, one thread (as a data worker)."""
+    import torch  # noqa: PLC0415
+
+    from cotracker.data.base import require_cv2  # noqa: PLC0415
+    from cotracker.training.config import load_config  # noqa: PLC0415
+    from cotracker.training.data import build_dataset  # noqa: PLC0415
+
+    cv2 = require_cv2()
+    cfg = load_config(name)
+    threads = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    rows = []
+    try:
+        for entry in cfg.data.train:
+            ds = build_dataset(entry, cfg.data, seed=seed)
+            ds[num]  # warm-up (imports, texture bank)
+            start = time.perf_counter()
+            for i in range(num):
+                ds[i]
+            rows.append((entry.name, (time.perf_counter() - start) / num))
+    finally:
+        torch.set_num_threads(threads[0])
+        cv2.setNumThreads(threads[1])
+    return rows
+
+
+def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--size", type=int, nargs=2, default=(512, 512), metavar=("H", "W"))
     ap.add_argument("--num", type=int, default=5)
     ap.add_argument("--kinds", nargs="+", default=["kubric", "people"], choices=["kubric", "people"])
-    args = ap.parse_args()
+    ap.add_argument("--config", default=None, help="time the training sources of this config instead (name or path)")
+    args = ap.parse_args(argv)
+    if args.num < 1:
+        ap.error(f"--num must be at least 1, got {args.num}")
+    if args.config:
+        print(f"| {args.config}: source | s/sample (1 thread, {args.num} samples) |")
+        print("|---|---:|")
+        for name, seconds in bench_config(args.config, args.num):
+            print(f"| {name} | {seconds:.2f} |", flush=True)
+        return
     print("| generator | frames | size | sequences/s (1 process) |")
     print("|---|---|---|---|")
     for kind in args.kinds:

@@ -9,6 +9,7 @@ from cotracker.data.augment import (
     color_jitter,
     erase_boxes,
     flip,
+    jitter_affine,
     replace_boxes,
     scale_crop_with_drift,
 )
@@ -79,6 +80,61 @@ def test_color_jitter_and_full_pipeline_shapes():
     tracks = rng.uniform([0, 0], [79, 59], size=(4, 20, 2)).astype(np.float32)
     out = apply_augmentations(frames, tracks, np.ones((4, 20), bool), (32, 40), rng)
     assert out.frames.shape == (4, 32, 40, 3) and out.tracks.shape == (4, 20, 2) and out.visible.dtype == bool
+
+
+GRAY = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def _jitter_step_by_step(f, b, c, s, h):
+    """The colour jitter's definition, one step at a time, in float64."""
+    a = 2 * np.pi * h
+    to_yiq = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+    rot = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+    g = f.astype(np.float64) * b
+    mean = (g @ GRAY).mean()
+    g = (g - mean) * c + mean
+    gray = (g @ GRAY)[..., None]
+    g = gray + (g - gray) * s
+    g = g @ (np.linalg.inv(to_yiq) @ rot @ to_yiq).T
+    return np.clip(g, 0, 255)
+
+
+def test_color_jitter_is_the_step_by_step_jitter_with_the_same_draws():
+    frames = np.random.default_rng(5).uniform(0, 255, size=(6, 24, 32, 3)).astype(np.float32)
+    cfg = AugmentConfig()
+    out = color_jitter(frames, np.random.default_rng(9), cfg)
+    rng = np.random.default_rng(9)  # the same stream: b, c, s, h per frame
+    for t, f in enumerate(frames):
+        b, c, s = (rng.uniform(1 - x, 1 + x) for x in (cfg.brightness, cfg.contrast, cfg.saturation))
+        h = rng.uniform(-cfg.hue, cfg.hue)
+        np.testing.assert_allclose(out[t], _jitter_step_by_step(f, b, c, s, h), atol=2e-3)
+    assert out.dtype == np.float32 and not np.allclose(out, frames)
+
+
+def test_jitter_affine_special_cases():
+    f = np.random.default_rng(6).uniform(0, 200, size=(50, 3)).astype(np.float32)
+    mean_gray = float((f @ GRAY).mean())
+    m, v = jitter_affine(mean_gray, 1.0, 1.0, 1.0, 0.0)  # identity
+    np.testing.assert_allclose(f @ m + v, f, atol=1e-3)
+    m, v = jitter_affine(mean_gray, 1.2, 1.0, 1.0, 0.0)  # brightness alone scales
+    np.testing.assert_allclose(f @ m + v, 1.2 * f, atol=1e-3)
+    m, v = jitter_affine(mean_gray, 1.0, 1.0, 0.0, 0.3)  # no saturation: grey, whatever the hue
+    g = f @ m + v
+    np.testing.assert_allclose(g, np.repeat((f @ GRAY)[:, None], 3, 1), atol=1e-3)
+    m, v = jitter_affine(mean_gray, 1.0, 0.0, 1.0, 0.0)  # no contrast: every pixel's grey is the mean grey
+    np.testing.assert_allclose((f @ m + v) @ GRAY, mean_gray, atol=1e-3)
+    for h in (0.1, -0.25):  # a hue turn keeps each pixel's grey
+        m, v = jitter_affine(mean_gray, 1.0, 1.0, 1.0, h)
+        np.testing.assert_allclose((f @ m + v) @ GRAY, f @ GRAY, atol=1e-2)
+
+
+def test_color_jitter_accepts_uint8_and_leaves_the_input_alone():
+    frames = np.random.default_rng(7).integers(0, 256, size=(2, 10, 12, 3), dtype=np.uint8)
+    before = frames.copy()
+    a = color_jitter(frames, np.random.default_rng(1))
+    b = color_jitter(frames.astype(np.float32), np.random.default_rng(1))
+    np.testing.assert_array_equal(frames, before)
+    np.testing.assert_allclose(a, b, atol=1e-4)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

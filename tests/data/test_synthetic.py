@@ -1,4 +1,6 @@
 """The synthetic generators: exact ground truth, determinism, and round trips through the loaders."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -15,6 +17,7 @@ from cotracker.data import (
     write_kubric_sequence,
     write_people_sequence,
 )
+from cotracker.data.kubric import process_clip, sample_window
 from cotracker.data.render import Layer, Warp, layer_points_to_image, premultiply, render_layers
 from cotracker.geometry import bilinear_sample
 from cotracker.pose.keypoints import SKELETON
@@ -130,6 +133,55 @@ def test_synthetic_scene_dataset_is_the_kubric_pipeline(tmp_path):
     np.testing.assert_allclose(k.trajectory.numpy(), clip.tracks[:, order], atol=1e-4)
     np.testing.assert_array_equal(k.visibility.numpy(), clip.visible[:, order])
     assert torch.equal(k.video, torch.from_numpy(clip.frames).permute(0, 3, 1, 2).float())
+
+
+@pytest.mark.parametrize("config", [SMALL, replace(SMALL, limb_prob=1.0, fence_prob=1.0, motion_blur_prob=1.0)])
+def test_rendering_chosen_frames_equals_those_frames_of_the_full_clip(config):
+    full = generate_scene(config, np.random.default_rng(3))
+    rng = np.random.default_rng(3)
+    part = generate_scene(config, rng, choose_frames=lambda r: [5, 1, 2])
+    np.testing.assert_array_equal(part.frames, full.frames[[5, 1, 2]])
+    np.testing.assert_array_equal(part.tracks, full.tracks[[5, 1, 2]])
+    np.testing.assert_array_equal(part.visible, full.visible[[5, 1, 2]])
+    np.testing.assert_array_equal(part.id_buffer, full.id_buffer[[5, 1, 2]])
+    assert part.layer_kind == full.layer_kind
+    # the callback gets the generator after the whole scene is drawn, and rendering draws nothing
+    after = np.random.default_rng(3)
+    generate_scene(config, after)
+    assert rng.integers(2**62) == after.integers(2**62)
+
+
+def test_render_rejects_frames_outside_the_clip():
+    with pytest.raises(ValueError, match=r"frame_indices must lie in \[0, 7\]"):
+        generate_scene(SMALL, np.random.default_rng(0), choose_frames=lambda r: [0, 8])
+
+
+@pytest.mark.parametrize("use_augs", [False, True])
+def test_dataset_renders_only_the_window_and_gives_the_full_render_sample(use_augs):
+    # What the dataset did before it rendered only the sample's window: the full clip through process_clip.
+    ds = SyntheticSceneDataset(4, SMALL, seed=11, crop_size=(64, 96), seq_len=5, traj_per_sample=32, use_augs=use_augs)
+    for i in range(4):
+        rng = np.random.default_rng(11 + i)
+        clip = generate_scene(SMALL, rng)
+        ref = process_clip(clip.frames, clip.tracks, clip.visible, rng, crop_size=(64, 96), seq_len=5,
+                           traj_per_sample=32, use_augs=use_augs, seq_name=f"synthetic_{11 + i:06d}")
+        s = ds[i]
+        assert torch.equal(s.video, ref.video) and torch.equal(s.trajectory, ref.trajectory)
+        assert torch.equal(s.visibility, ref.visibility) and torch.equal(s.valid, ref.valid)
+
+
+def test_sample_window_and_windowed_clip_errors():
+    rng = np.random.default_rng(0)
+    w = sample_window(rng, 10, 4)
+    assert w.step == 1 and 0 <= w.start <= 6 and w.stop - w.start == 4
+    w = sample_window(np.random.default_rng(1), 12, 3, random_frame_rate=True)
+    assert len(range(12)[w]) == 3
+    with pytest.raises(ValueError, match="seq_len must be in"):
+        sample_window(rng, 3, 4)
+    clip = generate_scene(SMALL, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="windowed=True needs the window's 4 frames"):
+        process_clip(clip.frames, clip.tracks, clip.visible, rng, crop_size=(64, 96), seq_len=4, traj_per_sample=8,
+                     windowed=True)
 
 
 PEOPLE = PeopleConfig(num_frames=8, size_hw=(96, 128), min_people=2, max_people=3, surface_points_per_person=64,

@@ -176,7 +176,7 @@ def test_articulated_synthetic_set(monkeypatch):
     assert (art.limb_prob, art.thin_prob, art.plain_prob) == (0.5, 0.25, 0.15) and art.seed == 4
     seen = []
     real = scenes.generate_scene
-    monkeypatch.setattr(scenes, "generate_scene", lambda cfg, rng: seen.append(cfg) or real(cfg, rng))
+    monkeypatch.setattr(scenes, "generate_scene", lambda cfg, rng, **kw: seen.append(cfg) or real(cfg, rng, **kw))
     for config in (art, TINY_SYNTHETIC):
         sample = next(iter_dataset(EvalConfig(dataset="synthetic", synthetic=config, progress=False))[1])
         assert sample.trajectory.shape[1] == config.traj_per_sample
@@ -209,7 +209,7 @@ def test_fence_synthetic_set_reaches_the_generator(monkeypatch):
     assert (fen.limb_prob, fen.thin_prob, fen.plain_prob, fen.fence_prob, fen.follow_prob) == (0.5, 0.25, 0.15, 0.7, 0.7)
     seen = []
     real = scenes.generate_scene
-    monkeypatch.setattr(scenes, "generate_scene", lambda cfg, rng: seen.append(cfg) or real(cfg, rng))
+    monkeypatch.setattr(scenes, "generate_scene", lambda cfg, rng, **kw: seen.append(cfg) or real(cfg, rng, **kw))
     sample = next(iter_dataset(EvalConfig(dataset="synthetic", synthetic=fen, progress=False))[1])
     assert sample.trajectory.shape[1] == 8
     assert (seen[0].fence_prob, seen[0].follow_prob) == (0.7, 0.7)
@@ -280,7 +280,7 @@ def test_photo_synthetic_set_reaches_the_generator(monkeypatch, tmp_path, capsys
     assert "--synthetic-photo-prob must be in (0, 1]" in out.err + out.out
     seen = []
     real = scenes.generate_scene
-    monkeypatch.setattr(scenes, "generate_scene", lambda cfg, rng: seen.append(cfg) or real(cfg, rng))
+    monkeypatch.setattr(scenes, "generate_scene", lambda cfg, rng, **kw: seen.append(cfg) or real(cfg, rng, **kw))
     small = SyntheticEvalConfig(num_sequences=1, num_frames=6, size_hw=(96, 128), num_points=256, traj_per_sample=8,
                                 photo_prob=1.0, photo_dir=str(tmp_path))
     next(iter_dataset(EvalConfig(dataset="synthetic", synthetic=small, progress=False))[1])

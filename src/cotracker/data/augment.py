@@ -95,20 +95,38 @@ def _hue_rotation(delta: float) -> np.ndarray:
     return (np.linalg.inv(to_yiq) @ rot @ to_yiq).astype(np.float32)
 
 
+def jitter_affine(mean_gray: float, b: float, c: float, s: float, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """The colour jitter of one frame as one affine map of its RGB row vectors: ``f -> f @ M + v``.
+
+    Brightness ``b`` scales; contrast ``c`` pulls towards the brightened frame's mean grey (``b * mean_gray``);
+    saturation ``s`` pulls each pixel towards its own grey; the hue turns by ``h`` (:func:`_hue_rotation`). Each step
+    is affine and the grey weights sum to 1, so the composition is ``M = c b A R^T`` and ``v = (1 - c) b mean_gray
+    (1 A R^T)`` with ``A = s I + (1 - s) gray 1^T`` and ``R`` the hue rotation.
+    """
+    rotation_t = _hue_rotation(h).T.astype(np.float64)
+    a = s * np.eye(3) + (1 - s) * np.outer(_GRAY.astype(np.float64), np.ones(3))
+    m = c * b * (a @ rotation_t)
+    v = (1 - c) * b * mean_gray * (np.ones(3) @ a @ rotation_t)
+    return m.astype(np.float32), v.astype(np.float32)
+
+
 def color_jitter(frames: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig = AugmentConfig()) -> np.ndarray:
-    """Brightness, contrast, saturation and hue jitter with parameters drawn per frame. Returns a new array."""
-    out = np.empty_like(frames, dtype=np.float32)
-    for t, f in enumerate(frames.astype(np.float32)):
+    """Brightness, contrast, saturation and hue jitter with parameters drawn per frame, clipped to 0..255.
+
+    Returns a new float32 array. One affine map per frame (:func:`jitter_affine`), applied with OpenCV.
+    """
+    cv2 = require_cv2()
+    out = np.empty(frames.shape, dtype=np.float32)
+    for t, frame in enumerate(frames):
         b = rng.uniform(1 - cfg.brightness, 1 + cfg.brightness)
         c = rng.uniform(1 - cfg.contrast, 1 + cfg.contrast)
         s = rng.uniform(1 - cfg.saturation, 1 + cfg.saturation)
         h = rng.uniform(-cfg.hue, cfg.hue)
-        g = f * b
-        g = (g - (g @ _GRAY).mean()) * c + (g @ _GRAY).mean()
-        gray = (g @ _GRAY)[..., None]
-        g = gray + (g - gray) * s
-        g = g @ _hue_rotation(h).T
-        out[t] = np.clip(g, 0, 255)
+        f = np.ascontiguousarray(frame, dtype=np.float32)
+        mean_gray = float(np.asarray(cv2.mean(f)[:3]) @ _GRAY)
+        m, v = jitter_affine(mean_gray, b, c, s, h)
+        g = cv2.transform(f, np.concatenate([m.T, v[:, None]], axis=1))
+        out[t] = np.clip(g, 0, 255, out=g)
     return out
 
 

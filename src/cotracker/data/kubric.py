@@ -31,7 +31,7 @@ from cotracker.data.base import (
 )
 from cotracker.types import CoTrackerData
 
-__all__ = ["KubricMovifDataset", "write_kubric_sequence", "read_kubric_sequence", "process_clip"]
+__all__ = ["KubricMovifDataset", "write_kubric_sequence", "read_kubric_sequence", "process_clip", "sample_window"]
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,17 @@ def read_kubric_sequence(seq_dir, frame_indices: Optional[Sequence[int]] = None)
     return frames, np.ascontiguousarray(tracks), np.ascontiguousarray(visible)
 
 
+def sample_window(rng: np.random.Generator, num_frames: int, seq_len: int, random_frame_rate: bool = False) -> slice:
+    """The frames of one training sample: ``seq_len`` frames from ``num_frames``, consecutive or, with
+    ``random_frame_rate``, every k-th for a random k in [1, num_frames // seq_len]; the start is uniform."""
+    if not 1 <= seq_len <= num_frames:
+        raise ValueError(f"seq_len must be in [1, {num_frames}] (the clip's frames), got {seq_len}")
+    stride = int(rng.integers(1, max(1, num_frames // seq_len) + 1)) if random_frame_rate else 1
+    span = (seq_len - 1) * stride + 1
+    t0 = int(rng.integers(0, num_frames - span + 1))
+    return slice(t0, t0 + span, stride)
+
+
 def process_clip(
     frames: np.ndarray,
     tracks: np.ndarray,
@@ -138,6 +149,7 @@ def process_clip(
     aug_config: AugmentConfig = AugmentConfig(),
     seq_name: str = "",
     random_frame_rate: bool = False,
+    windowed: bool = False,
 ) -> CoTrackerData:
     """Turn a full clip into a training sample (shared by the Kubric loader and the on-the-fly generator).
 
@@ -148,6 +160,8 @@ def process_clip(
 
     Args:
         frames: (T, H, W, 3) uint8/float; tracks: (T, N, 2); visible: (T, N) bool.
+        windowed: the clip is already the window, chosen with :func:`sample_window` and this ``rng`` (so that a
+            generator renders only those frames); ``rng`` then continues from there.
 
     Returns:
         CoTrackerData with video (seq_len, 3, *crop_size), trajectory (seq_len, traj_per_sample, 2).
@@ -155,11 +169,11 @@ def process_clip(
     T = frames.shape[0]
     if T < seq_len:
         raise ValueError(f"sequence '{seq_name}' has {T} frames, fewer than seq_len={seq_len}")
-    stride = int(rng.integers(1, max(1, T // seq_len) + 1)) if random_frame_rate else 1
-    span = (seq_len - 1) * stride + 1
-    t0 = int(rng.integers(0, T - span + 1))
-    window = slice(t0, t0 + span, stride)
-    frames, tracks, visible = frames[window], tracks[window], visible[window]
+    if not windowed:
+        window = sample_window(rng, T, seq_len, random_frame_rate)
+        frames, tracks, visible = frames[window], tracks[window], visible[window]
+    elif T != seq_len:
+        raise ValueError(f"sequence '{seq_name}': windowed=True needs the window's {seq_len} frames, got {T}")
     if use_augs:
         clip = apply_augmentations(frames, tracks, visible, crop_size, rng, aug_config)
         frames, tracks, visible = clip.frames, clip.tracks, clip.visible

@@ -98,26 +98,27 @@ def _invert_affine(a: np.ndarray) -> np.ndarray:
     return np.linalg.inv(m)[:2]
 
 
-def layer_points_to_image(layer: Layer, canon: np.ndarray) -> np.ndarray:
-    """Exact image positions of canonical points on a layer in every frame.
+def layer_points_to_image(layer: Layer, canon: np.ndarray, frame_indices: Optional[Sequence[int]] = None) -> np.ndarray:
+    """Exact image positions of canonical points on a layer in every frame (or in ``frame_indices``, in order).
 
     Args:
         layer: the layer.
         canon: (n, 2) canonical ``(x, y)`` pixels.
+        frame_indices: the frames to compute (default: all of the layer's).
 
     Returns:
-        (T, n, 2) float32 image ``(x, y)`` pixels.
+        (T, n, 2) float32 image ``(x, y)`` pixels, T the number of frames computed.
     """
-    T = layer.affine.shape[0]
-    out = np.empty((T, canon.shape[0], 2), np.float32)
+    times = range(layer.affine.shape[0]) if frame_indices is None else frame_indices
+    out = np.empty((len(times), canon.shape[0], 2), np.float32)
     u = canon.astype(np.float64)
-    for t in range(T):
+    for k, t in enumerate(times):
         q = u
         if layer.warp is not None:
             for _ in range(FIXED_POINT_ITERS):
                 q = u - layer.warp.displacement(q, t)
         a = layer.affine[t]
-        out[t] = q @ a[:, :2].T + a[:, 2]
+        out[k] = q @ a[:, :2].T + a[:, 2]
     return out
 
 
@@ -180,6 +181,7 @@ def render_layers(
     points: Sequence[np.ndarray],
     frame_gain: Optional[np.ndarray] = None,
     blur_kernels: Optional[Sequence[Optional[np.ndarray]]] = None,
+    frame_indices: Optional[Sequence[int]] = None,
 ) -> RenderedClip:
     """Render a layered scene and the ground truth of canonical points.
 
@@ -189,20 +191,25 @@ def render_layers(
         points: one (n_i, 2) array of canonical points per layer (may be empty).
         frame_gain: optional (T,) global brightness multiplier (applied after visibility).
         blur_kernels: optional per-frame 2D kernels (None = sharp), e.g. a motion-blur line.
+        frame_indices: render only these frames of the layers' time line, in this order (default: all). Each frame
+            is rendered on its own, so the result equals the same frames taken from a full render.
 
     Returns:
-        A :class:`RenderedClip`.
+        A :class:`RenderedClip` with one entry per rendered frame.
     """
     cv2 = require_cv2()
     H, W = int(size_hw[0]), int(size_hw[1])
     T = layers[0].affine.shape[0]
-    frames = np.empty((T, H, W, 3), np.uint8)
-    ids = np.full((T, H, W), -1, np.int16)
+    times = list(range(T)) if frame_indices is None else [int(t) for t in frame_indices]
+    if any(not 0 <= t < T for t in times):
+        raise ValueError(f"frame_indices must lie in [0, {T - 1}] (the layers' frames), got {times}")
+    frames = np.empty((len(times), H, W, 3), np.uint8)
+    ids = np.full((len(times), H, W), -1, np.int16)
     depth = np.stack([ly.depth for ly in layers], axis=1)  # (T, L)
     # Opaque full-frame layers are warped as plain RGB straight into the canvas.
     opaque_rgb = {i: np.ascontiguousarray(ly.rgba[..., :3]) for i, ly in enumerate(layers)
                   if ly.full_frame and bool((ly.rgba[..., 3] >= 1.0).all())}
-    for t in range(T):
+    for k, t in enumerate(times):  # k: output frame, t: frame of the layers' time line
         canvas = None
         for li in np.argsort(-depth[t], kind="stable"):  # far to near
             ly = layers[li]
@@ -211,7 +218,7 @@ def render_layers(
                                         borderMode=cv2.BORDER_REFLECT_101)
                 if ly.gain is not None:
                     canvas *= ly.gain[t]
-                ids[t] = li
+                ids[k] = li
                 continue
             if ly.full_frame:
                 rgba = cv2.warpAffine(ly.rgba, ly.affine[t], (W, H), flags=cv2.INTER_LINEAR,
@@ -230,24 +237,24 @@ def render_layers(
             roi = canvas[y0:y1, x0:x1]
             roi *= 1.0 - a
             roi += col
-            ids[t, y0:y1, x0:x1][a[..., 0] > 0.5] = li
+            ids[k, y0:y1, x0:x1][a[..., 0] > 0.5] = li
         if canvas is None:
             canvas = np.zeros((H, W, 3), np.float32)
         if blur_kernels is not None and blur_kernels[t] is not None:
             canvas = cv2.filter2D(canvas, -1, blur_kernels[t], borderType=cv2.BORDER_REFLECT_101)
         gain_t = 1.0 if frame_gain is None else float(frame_gain[t])
-        frames[t] = cv2.convertScaleAbs(canvas, alpha=gain_t)  # scale, round and saturate to uint8
+        frames[k] = cv2.convertScaleAbs(canvas, alpha=gain_t)  # scale, round and saturate to uint8
 
     tracks, owner = [], []
     for li, (ly, pts) in enumerate(zip(layers, points)):
         if len(pts):
-            tracks.append(layer_points_to_image(ly, np.asarray(pts)))
+            tracks.append(layer_points_to_image(ly, np.asarray(pts), times))
             owner.append(np.full(len(pts), li, np.int64))
     if tracks:
         tr = np.concatenate(tracks, axis=1)  # (T, N, 2)
         own = np.concatenate(owner)
     else:
-        tr, own = np.zeros((T, 0, 2), np.float32), np.zeros((0,), np.int64)
+        tr, own = np.zeros((len(times), 0, 2), np.float32), np.zeros((0,), np.int64)
     vis = visibility_from_ids(ids, tr, own)
     return RenderedClip(frames=frames, tracks=tr, visible=vis, point_layer=own, id_buffer=ids)
 

@@ -21,15 +21,22 @@ layout (``cotracker generate kubric``).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
 
 from cotracker.data.augment import AugmentConfig
 from cotracker.data.base import require_cv2
-from cotracker.data.render import Layer, RenderedClip, Warp, premultiply, render_layers, sample_canonical_points
 from cotracker.data.photo_textures import load_photo_bank, photo_texture
+from cotracker.data.render import (
+    Layer,
+    RenderedClip,
+    Warp,
+    premultiply,
+    render_layers,
+    sample_canonical_points,
+)
 from cotracker.data.textures import random_texture
 from cotracker.types import CoTrackerData
 
@@ -400,12 +407,20 @@ def _motion_blur_kernels(camera: np.ndarray, size_hw) -> list:
     return kernels
 
 
-def generate_scene(config: SceneConfig, rng: np.random.Generator) -> RenderedClip:
+def generate_scene(
+    config: SceneConfig,
+    rng: np.random.Generator,
+    choose_frames: Optional[Callable[[np.random.Generator], Sequence[int]]] = None,
+) -> RenderedClip:
     """Render one synthetic scene with exact tracks.
 
     Args:
         config: the generator parameters.
         rng: the only source of randomness (seed it per clip for reproducibility).
+        choose_frames: called with ``rng`` once the whole scene (its motion over ``config.num_frames``) is drawn,
+            before anything is rendered; only the frames it returns are rendered, in that order. The result equals
+            those frames of the full clip, and ``rng`` is left where the full clip would leave it after the same
+            call (rendering draws nothing). Default: every frame.
 
     Returns:
         :class:`~cotracker.data.render.RenderedClip`: frames (T, H, W, 3) uint8, tracks (T, N, 2) float32
@@ -473,7 +488,9 @@ def generate_scene(config: SceneConfig, rng: np.random.Generator) -> RenderedCli
 
     gain = 1.0 + smooth_curve(rng, T, 1, config.brightness)[:, 0]
     blur = _motion_blur_kernels(camera, config.size_hw) if rng.random() < config.motion_blur_prob else None
-    clip = render_layers(layers, config.size_hw, points, frame_gain=gain.astype(np.float32), blur_kernels=blur)
+    frame_indices = None if choose_frames is None else choose_frames(rng)
+    clip = render_layers(layers, config.size_hw, points, frame_gain=gain.astype(np.float32), blur_kernels=blur,
+                         frame_indices=frame_indices)
     return replace(clip, layer_kind=tuple(kinds))
 
 
@@ -540,12 +557,17 @@ class SyntheticSceneDataset(torch.utils.data.Dataset):
         return self.num_sequences
 
     def __getitem__(self, index: int) -> CoTrackerData:
-        from cotracker.data.kubric import process_clip  # noqa: PLC0415
+        from cotracker.data.kubric import process_clip, sample_window  # noqa: PLC0415
 
         if not 0 <= index < self.num_sequences:
             raise IndexError(f"index {index} out of range for {self.num_sequences} synthetic scenes")
         rng = np.random.default_rng(self.seed + index)
-        clip = generate_scene(self.config, rng)
+        # Only the sample's window is rendered; the window is drawn from rng where process_clip would draw it, so
+        # the sample is the one a full render would give.
+        def window(r: np.random.Generator) -> range:
+            return range(self.config.num_frames)[sample_window(r, self.config.num_frames, self.seq_len)]
+
+        clip = generate_scene(self.config, rng, choose_frames=window)
         tracks, visible = clip.tracks, clip.visible
         if self.query_kinds is not None:
             keep = np.isin(np.asarray(clip.layer_kind, dtype=object)[clip.point_layer], self.query_kinds)
@@ -554,5 +576,5 @@ class SyntheticSceneDataset(torch.utils.data.Dataset):
             clip.frames, tracks, visible, rng,
             crop_size=self.crop_size, seq_len=self.seq_len, traj_per_sample=self.traj_per_sample,
             sample_vis_1st_frame=self.sample_vis_1st_frame, use_augs=self.use_augs,
-            aug_config=self.aug_config, seq_name=f"synthetic_{self.seed + index:06d}",
+            aug_config=self.aug_config, seq_name=f"synthetic_{self.seed + index:06d}", windowed=True,
         )
