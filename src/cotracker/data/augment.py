@@ -125,8 +125,8 @@ def color_jitter(frames: np.ndarray, rng: np.random.Generator, cfg: AugmentConfi
         f = np.ascontiguousarray(frame, dtype=np.float32)
         mean_gray = float(np.asarray(cv2.mean(f)[:3]) @ _GRAY)
         m, v = jitter_affine(mean_gray, b, c, s, h)
-        g = cv2.transform(f, np.concatenate([m.T, v[:, None]], axis=1))
-        out[t] = np.clip(g, 0, 255, out=g)
+        cv2.transform(f, np.concatenate([m.T, v[:, None]], axis=1), dst=out[t])  # written in place
+        np.clip(out[t], 0, 255, out=out[t])
     return out
 
 
