@@ -33,26 +33,27 @@ def bench(kind: str, frames: int, size, num: int, seed: int = 0) -> float:
 
 
 def bench_config(name: str, num: int, seed: int = 0) -> list[tuple[str, float]]:
-    """Seconds per training sample of each source of a training config, one thread (as a data worker)."""
+    """Seconds per training sample of each source of a training config, on one thread as the trainer's data workers
+    run (``_one_thread_per_worker``); the caller's thread counts are restored afterwards."""
     import torch  # noqa: PLC0415
 
     from cotracker.data.base import require_cv2  # noqa: PLC0415
     from cotracker.training.config import load_config  # noqa: PLC0415
     from cotracker.training.data import build_dataset  # noqa: PLC0415
+    from cotracker.training.trainer import _one_thread_per_worker  # noqa: PLC0415
 
     cv2 = require_cv2()
     cfg = load_config(name)
     threads = torch.get_num_threads(), cv2.getNumThreads()
-    torch.set_num_threads(1)
-    cv2.setNumThreads(1)
+    _one_thread_per_worker(0)
     rows = []
     try:
         for entry in cfg.data.train:
             ds = build_dataset(entry, cfg.data, seed=seed)
-            ds[num]  # warm-up (imports, texture bank)
+            ds[len(ds) - 1]  # warm-up (imports, texture bank), an item the timing does not use unless it wraps
             start = time.perf_counter()
             for i in range(num):
-                ds[i]
+                ds[i % len(ds)]
             rows.append((entry.name, (time.perf_counter() - start) / num))
     finally:
         torch.set_num_threads(threads[0])
@@ -73,8 +74,12 @@ def main(argv=None) -> None:
     if args.config:
         print(f"| {args.config}: source | s/sample (1 thread, {args.num} samples) |")
         print("|---|---:|")
-        for name, seconds in bench_config(args.config, args.num):
-            print(f"| {name} | {seconds:.2f} |", flush=True)
+        try:
+            rows = bench_config(args.config, args.num)
+        except (FileNotFoundError, ValueError) as exc:  # no such config, or a source whose data folder is missing
+            ap.error(str(exc))
+        for name, seconds in rows:
+            print(f"| {name} | {seconds:.2f} |")
         return
     print("| generator | frames | size | sequences/s (1 process) |")
     print("|---|---|---|---|")

@@ -18,3 +18,10 @@ def test_num_must_be_positive(load_script, capsys):
     with pytest.raises(SystemExit) as exc:
         bench.main(["--config", "tiny", "--num", "0"])
     assert exc.value.code == 2 and "--num must be at least 1" in capsys.readouterr().err
+
+
+def test_unknown_config_is_one_line(load_script, capsys):
+    bench = load_script("bench_generator", "benchmarks")
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--config", "no_such_config", "--num", "1"])
+    assert exc.value.code == 2 and "training config 'no_such_config' not found" in capsys.readouterr().err
